@@ -1,0 +1,192 @@
+"""Files: JSONL and CSV, in a simple schema or as X API v2 responses (twarc2 output), plus the demo corpus.
+
+Simple schema: ``id``, ``text``, ``created_at`` (required), ``author``, ``lang``, ``url``, ``source``, and
+optionally ``likes``, ``reposts``, ``replies``. A line that cannot be used becomes an ``ItemError`` naming the
+file, line and field; the other lines still land.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from monitor.collectors import FetchWindow, ItemError, Page
+from monitor.collectors.x_payload import tweet_to_record, users_by_id
+from monitor.config import SourceSettings, Topic
+from monitor.errors import ConfigError, ImportFailed
+from monitor.normalise import MAX_TEXT_CHARS
+from monitor.records import InvalidRecord, PostRecord
+from monitor.timeparse import parse_timestamp
+
+DEMO = "builtin:demo"
+PAGE_SIZE = 1000
+MAX_ID_CHARS = 256
+MAX_URL_CHARS = 2048
+_METRICS = ("likes", "reposts", "replies", "quotes")
+
+
+def resolve(path: str) -> Path:
+    """A user path, or the demo corpus shipped inside the package for ``builtin:demo``."""
+    if path == DEMO:
+        return Path(str(resources.files("monitor").joinpath("demo/corpus.jsonl")))
+    return Path(path).expanduser()
+
+
+class FileCollector:
+    name: ClassVar[str] = "file"
+    filter_by_keywords: ClassVar[bool] = False
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+
+    @classmethod
+    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> FileCollector:
+        paths = settings.options.get("paths", [DEMO])
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ConfigError(f"[sources.file] paths: expected a list of file paths, got {paths!r}")
+        return cls(paths)
+
+    def queries(self) -> list[str]:
+        return list(self.paths)
+
+    def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
+        path = resolve(query)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from None
+        rows = _csv_rows(path, data) if path.suffix.lower() == ".csv" else _jsonl_rows(path, data)
+        page = Page(items=[], positions=[])
+        for position, item in rows:
+            if isinstance(item, ItemError):
+                page.errors.append(item)
+            else:
+                page.items.append(item)
+                page.positions.append(position)
+            if len(page.items) + len(page.errors) >= PAGE_SIZE:
+                yield page
+                page = Page(items=[], positions=[])
+        yield page
+
+    def to_post(self, raw: Any) -> PostRecord:
+        kind, payload, extra = raw
+        if kind == "x":
+            return tweet_to_record(payload, extra)
+        return simple_row_to_record(payload)
+
+
+def _jsonl_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(data.splitlines(), start=1):
+        position = f"{path.name}:{number}"
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield position, ItemError(position, f"invalid UTF-8 at byte {exc.start}", line.decode("utf-8", "replace"))
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield position, ItemError(position, f"malformed JSON: {exc.msg} (column {exc.colno})", text)
+            continue
+        if not isinstance(obj, dict):
+            yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", text)
+            continue
+        yield from _expand(position, obj, text)
+
+
+def _expand(position: str, obj: dict[str, Any], text: str) -> Iterator[tuple[str, Any]]:
+    """An X API page holds many tweets; everything else is one row."""
+    if isinstance(obj.get("data"), list):
+        users = users_by_id(obj.get("includes"))
+        for tweet in obj["data"]:
+            yield position, ("x", tweet, users)
+    elif isinstance(obj.get("data"), dict):
+        yield position, ("x", obj["data"], users_by_id(obj.get("includes")))
+    elif "author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj:
+        yield position, ("x", obj, None)
+    else:
+        yield position, ("simple", obj, None)
+
+
+def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
+    # surrogateescape keeps undecodable bytes visible so that only the rows holding them are rejected.
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or "text" not in reader.fieldnames:
+        found = ", ".join(reader.fieldnames or []) or "nothing"
+        yield f"{path.name}:1", ItemError(f"{path.name}:1", f"header: expected a 'text' column, found {found}")
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            position = f"{path.name}:{reader.line_num}"
+            yield position, ItemError(position, f"malformed CSV: {exc}")
+            return
+        position = f"{path.name}:{reader.line_num}"
+        values = [v for v in row.values() if isinstance(v, str)]
+        if any(_has_surrogates(v) for v in values):
+            yield position, ItemError(position, "invalid UTF-8", None)
+        elif None in row:
+            yield position, ItemError(position, f"too many fields ({len(values) + len(row[None])})")
+        else:
+            yield position, ("simple", row, None)
+
+
+def _has_surrogates(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def simple_row_to_record(row: Mapping[str, Any]) -> PostRecord:
+    row_id = row.get("id")
+    if row_id is None or str(row_id).strip() == "":
+        raise InvalidRecord("id: missing")
+    row_id = str(row_id).strip()
+    if len(row_id) > MAX_ID_CHARS:
+        raise InvalidRecord(f"id: too long ({len(row_id)} chars, max {MAX_ID_CHARS})")
+    text = row.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRecord("text: missing or empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidRecord(f"text: too long ({len(text)} chars, max {MAX_TEXT_CHARS})")
+    if row.get("created_at") in (None, ""):
+        raise InvalidRecord("created_at: missing")
+    try:
+        created_at = parse_timestamp(row.get("created_at"))
+    except ValueError as exc:
+        raise InvalidRecord(f"created_at: {exc}") from None
+    url = row.get("url") or None
+    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_CHARS):
+        raise InvalidRecord(f"url: expected a string of at most {MAX_URL_CHARS} chars")
+    source = str(row.get("source") or "file").strip()
+    if len(source) > 32:
+        raise InvalidRecord(f"source: too long ({len(source)} chars, max 32)")
+    metrics = {}
+    for name in _METRICS:
+        value = row.get(name)
+        if value not in (None, ""):
+            try:
+                metrics[name] = int(value)
+            except (TypeError, ValueError):
+                raise InvalidRecord(f"{name}: expected an integer, got {value!r}") from None
+    author = row.get("author")
+    return PostRecord(
+        source=source,
+        source_id=row_id,
+        text=text,
+        created_at=created_at,
+        author=str(author) if author not in (None, "") else None,
+        url=url,
+        lang_hint=(row.get("lang") or None),
+        metrics=metrics,
+        raw=dict(row),
+    )

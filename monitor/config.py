@@ -1,0 +1,218 @@
+"""Settings: one frozen object, read once from ``stance.toml`` and the environment at the edge (the CLI).
+
+Secrets are never part of Settings: collectors read their tokens from the environment when they are built.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from monitor.errors import ConfigError
+
+DEFAULT_PATH = Path("stance.toml")
+SOURCE_NAMES = ("x", "mastodon", "bluesky", "reddit", "hackernews", "rss", "file")
+FREQUENCIES = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Event:
+    date: date
+    label: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    languages: tuple[str, ...]
+    keywords: tuple[str, ...]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str
+    enabled: bool = False
+    base_url: str | None = None
+    query: str | None = None
+    max_posts_per_run: int | None = None
+    #: Source-specific keys (instances, subreddits, feeds, paths, ...), validated by the collector.
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    out_dir: Path = Path("reports")
+    freq: str = "week"
+    formats: tuple[str, ...] = ("pdf", "png")
+    min_posts_per_period: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None
+    database_url: str
+    topic: Topic
+    sources: Mapping[str, SourceSettings]
+    report: ReportSettings
+    classify_batch_size: int = 2000
+    pseudonymise_authors: bool = True
+    pseudonymise_raw: bool = True
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+
+    def enabled_sources(self) -> list[SourceSettings]:
+        return [s for s in self.sources.values() if s.enabled]
+
+
+def default_config_text() -> str:
+    return resources.files("monitor").joinpath("default_config.toml").read_text(encoding="utf-8")
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (default ``./stance.toml``; the built-in defaults when that file does not exist)."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None
+    path = Path(path) if path else DEFAULT_PATH
+    if path.exists():
+        name = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{name}: cannot read: {exc}") from exc
+    elif explicit:
+        raise ConfigError(f"{path}: no such configuration file (run `stance init` to write one)")
+    else:
+        name, text, path = "built-in defaults", default_config_text(), None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: invalid TOML: {exc}") from exc
+    return _build(data, name, path, environ)
+
+
+class _Reader:
+    """Typed access to one table of the TOML document, with errors naming file and key."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, file: str):
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{file}: [{where}]: expected a table, got {type(data).__name__}")
+        self.data, self.where, self.file = data, where, file
+
+    def fail(self, key: str, expected: str) -> ConfigError:
+        prefix = f"[{self.where}] " if self.where else ""
+        return ConfigError(f"{self.file}: {prefix}{key}: expected {expected}, got {self.data[key]!r}")
+
+    def get(self, key: str, kind: type, default: Any, expected: str) -> Any:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise self.fail(key, expected)
+        return value
+
+    def str_list(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(key, list, list(default), "a list of strings")
+        if not all(isinstance(item, str) for item in value):
+            raise self.fail(key, "a list of strings")
+        return tuple(value)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default, f"one of {', '.join(choices)}")
+        if value not in choices:
+            raise self.fail(key, f"one of {', '.join(choices)}")
+        return value
+
+    def positive_int(self, key: str, default: int | None) -> int | None:
+        value = self.get(key, int, default, "a positive integer")
+        if value is not None and value <= 0:
+            raise self.fail(key, "a positive integer")
+        return value
+
+
+def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[str, str]) -> Settings:
+    root = _Reader(data, "", file)
+    topic = _topic(_Reader(data.get("topic", {}), "topic", file))
+    sources_table = data.get("sources", {})
+    _Reader(sources_table, "sources", file)
+    unknown = sorted(set(sources_table) - set(SOURCE_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"{file}: [sources.{unknown[0]}]: unknown source; expected one of {', '.join(SOURCE_NAMES)}"
+        )
+    sources = {
+        name: _source(name, _Reader(sources_table.get(name, {}), f"sources.{name}", file), environ)
+        for name in SOURCE_NAMES
+    }
+    report = _Reader(data.get("report", {}), "report", file)
+    formats = report.str_list("formats", ("pdf", "png"))
+    bad = [f for f in formats if f not in ("pdf", "png")]
+    if bad:
+        raise report.fail("formats", "a list of 'pdf' and/or 'png'")
+    privacy = _Reader(data.get("privacy", {}), "privacy", file)
+    classify = _Reader(data.get("classify", {}), "classify", file)
+    database_url = environ.get("STANCE_DATABASE_URL") or root.get(
+        "database_url", str, "sqlite:///stance.db", "an SQLAlchemy URL string"
+    )
+    return Settings(
+        path=path,
+        database_url=database_url,
+        topic=topic,
+        sources=sources,
+        report=ReportSettings(
+            out_dir=Path(report.get("out_dir", str, "reports", "a directory path")),
+            freq=report.choice("freq", FREQUENCIES, "week"),
+            formats=formats,
+            min_posts_per_period=report.positive_int("min_posts_per_period", 5) or 5,
+        ),
+        classify_batch_size=classify.positive_int("batch_size", 2000) or 2000,
+        pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
+        pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
+        schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
+        alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
+    )
+
+
+def _topic(reader: _Reader) -> Topic:
+    events = []
+    raw_events = reader.get("events", list, [], "a list of {date, label} tables")
+    for index, raw in enumerate(raw_events):
+        event = _Reader(raw, f"topic.events[{index}]", reader.file)
+        when = event.get("date", (date, str), None, "a date like 2025-08-05")
+        if isinstance(when, str):
+            try:
+                when = date.fromisoformat(when)
+            except ValueError:
+                raise event.fail("date", "a date like 2025-08-05") from None
+        if when is None:
+            raise ConfigError(f"{reader.file}: [topic.events[{index}]] date: missing")
+        events.append(Event(when, event.get("label", str, "", "a string")))
+    languages = reader.str_list("languages", ("de", "en"))
+    return Topic(
+        name=reader.get("name", str, "default", "a string"),
+        title=reader.get("title", str, reader.data.get("name", "Stance Monitor"), "a string"),
+        languages=languages,
+        keywords=reader.str_list("keywords", ()),
+        events=tuple(sorted(events, key=lambda e: e.date)),
+    )
+
+
+def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
+    known = {"enabled", "base_url", "query", "max_posts_per_run"}
+    base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
+        "base_url", str, None, "a URL string"
+    )
+    return SourceSettings(
+        name=name,
+        enabled=reader.get("enabled", bool, False, "true or false"),
+        base_url=base_url,
+        query=reader.get("query", str, None, "a string"),
+        max_posts_per_run=reader.positive_int("max_posts_per_run", None),
+        options={k: v for k, v in reader.data.items() if k not in known},
+    )

@@ -1,0 +1,29 @@
+"""The errors the library raises. The CLI turns each into one line and exit code 1."""
+
+
+class MonitorError(Exception):
+    "Base class of every error a user can act on."
+
+
+class ConfigError(MonitorError):
+    "The configuration file is missing, malformed or has a wrong value."
+
+
+class ImportFailed(MonitorError):
+    "No row of an input file could be read."
+
+
+class CollectorError(MonitorError):
+    "A source could not be collected from (credentials, network, unexpected payload)."
+
+
+class RateLimited(CollectorError):
+    "The platform asked us to wait longer than we are willing to."
+
+    def __init__(self, message: str, reset_at: float | None = None):
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class ModelError(MonitorError):
+    "A model artefact is missing, tampered with, or cannot be used."

@@ -1,0 +1,244 @@
+"""The jobs behind the CLI: each is one library function taking Settings and returning a result.
+
+The CLI parses options, calls one of these and prints; these never print and never import the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers import DEFAULT_STANCE_ARTEFACT, PostClassifier, load_post_classifier
+from classifiers.artefacts import read_metadata
+from classifiers.language import LanguageDetector
+from monitor.collectors import Collector, FetchWindow, ItemError, registry
+from monitor.collectors.file import FileCollector
+from monitor.config import Settings
+from monitor.errors import ImportFailed, ModelError, MonitorError
+from monitor.pipeline import IngestContext, RunSummary, classify_pending, collect_query
+from monitor.privacy import load_salt
+from storage import queries
+from storage.engine import open_database
+from storage.models import ModelVersion
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def open_store(settings: Settings) -> sessionmaker[Session]:
+    """Session factory for the configured database, created or upgraded on first use."""
+    try:
+        _, sessions = open_database(settings.database_url)
+    except MonitorError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
+        raise MonitorError(f"database {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}") from exc
+    return sessions
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<unparseable URL>"
+
+
+def ingest_context(settings: Settings) -> IngestContext:
+    return IngestContext(
+        topic=settings.topic.name,
+        detector=LanguageDetector(settings.topic.languages),
+        salt=load_salt(),
+        pseudonymise_authors=settings.pseudonymise_authors,
+        pseudonymise_raw=settings.pseudonymise_raw,
+        keywords=settings.topic.keywords,
+    )
+
+
+# --- import and collect ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    summary: RunSummary
+    rejects_path: Path | None = None
+
+
+def import_files(
+    settings: Settings, paths: list[Path], on_page: Callable[[RunSummary], None] | None = None
+) -> list[ImportResult]:
+    """Import JSONL/CSV files. Bad rows go to ``<file>.rejects.jsonl``; good rows land regardless."""
+    sessions = open_store(settings)
+    context = ingest_context(settings)
+    results = []
+    for path in paths:
+        collector = FileCollector([str(path)])
+        summary = collect_query(sessions, collector, str(path), context, on_page=on_page)
+        if summary.status == "failed" and summary.fetched == 0 and not summary.errors:
+            raise ImportFailed(summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read")
+        results.append(ImportResult(path, summary, write_rejects(path, summary.errors)))
+    return results
+
+
+def write_rejects(path: Path, errors: list[ItemError]) -> Path | None:
+    """Write rejected rows next to the input (or to the working directory when that is read-only)."""
+    if not errors:
+        return None
+    lines = "".join(
+        json.dumps({"position": e.position, "error": e.reason, "raw": e.raw}, ensure_ascii=False) + "\n"
+        for e in errors
+    )
+    target = path.with_name(path.name + ".rejects.jsonl")
+    try:
+        target.write_text(lines, encoding="utf-8")
+    except OSError:
+        target = Path.cwd() / (path.name + ".rejects.jsonl")
+        target.write_text(lines, encoding="utf-8")
+    return target
+
+
+def build_collectors(settings: Settings, source: str | None = None, environ=None) -> list[Collector]:
+    """Collectors for the enabled sources, or for ``source`` alone (enabled or not)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    factories = registry()
+    if source is not None:
+        if source not in settings.sources:
+            raise MonitorError(f"unknown source {source!r}; expected one of {', '.join(settings.sources)}")
+        if source not in factories:
+            raise MonitorError(f"source {source!r} is not available in this installation")
+        chosen = [settings.sources[source]]
+    else:
+        chosen = [s for s in settings.enabled_sources() if s.name in factories]
+    return [factories[s.name](s, settings.topic, environ) for s in chosen]
+
+
+def collect(
+    settings: Settings,
+    source: str | None = None,
+    window: FetchWindow = FetchWindow(),
+    on_page: Callable[[RunSummary], None] | None = None,
+) -> list[RunSummary]:
+    sessions = open_store(settings)
+    context = ingest_context(settings)
+    summaries = []
+    for collector in build_collectors(settings, source):
+        for query in collector.queries():
+            summaries.append(collect_query(sessions, collector, query, context, window, on_page))
+    return summaries
+
+
+# --- models and classification -----------------------------------------------------------------------
+
+
+def resolve_artefact(location: str) -> Path:
+    if location.startswith(BUILTIN_PREFIX):
+        return DEFAULT_STANCE_ARTEFACT.parent / location[len(BUILTIN_PREFIX) :]
+    return Path(location)
+
+
+def ensure_active_model(session: Session) -> ModelVersion:
+    """The active stance model version; registers and activates the shipped default on first use."""
+    active = queries.active_model_version(session)
+    if active is not None:
+        return active
+    metadata = read_metadata(DEFAULT_STANCE_ARTEFACT)
+    name = metadata.get("name", "stance-default")
+    version = queries.model_version_by_name(session, name)
+    if version is None:
+        version = ModelVersion(
+            name=name,
+            kind="stance",
+            created_at=queries.utcnow(),
+            artefact=BUILTIN_PREFIX + DEFAULT_STANCE_ARTEFACT.name,
+            artefact_sha256=metadata.get("sha256"),
+            data_hash=metadata.get("data_hash"),
+            metrics=metadata.get("metrics", {}),
+            params=metadata.get("params", {}),
+        )
+        session.add(version)
+        session.flush()
+    queries.activate_model_version(session, version)
+    return version
+
+
+def load_classifier(version: ModelVersion, settings: Settings) -> PostClassifier:
+    try:
+        return load_post_classifier(
+            resolve_artefact(version.artefact), version.name, version.artefact_sha256, settings.topic.languages
+        )
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"model {version.name}: cannot load {version.artefact}: {exc}") from exc
+
+
+@dataclass
+class ClassifyResult:
+    model: str
+    classified: int
+    sentiment_scorers: dict[str, str] = field(default_factory=dict)
+
+
+def classify(settings: Settings, on_batch: Callable[[int], None] | None = None) -> ClassifyResult:
+    """Classify every stored post that the active model version has not classified yet."""
+    sessions = open_store(settings)
+    with sessions.begin() as session:
+        version = ensure_active_model(session)
+        version_id, name = version.id, version.name
+        classifier = load_classifier(version, settings)
+    done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)
+    scorers = getattr(classifier.sentiment, "scorer_names", {}) if classifier.sentiment else {}
+    return ClassifyResult(name, done, dict(scorers))
+
+
+def count_pending(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    sessions = open_store(settings)
+    with sessions.begin() as session:
+        version = ensure_active_model(session)
+        pending = queries.unclassified_posts(session, version.id, limit=10**12).subquery()
+        return session.scalar(select(func.count()).select_from(pending)) or 0
+
+
+# --- reports and the main job ------------------------------------------------------------------------
+
+
+def report(settings: Settings, **overrides):
+    """Write the report for the stored data; ``overrides`` are ReportRequest fields (dates, freq, ...)."""
+    from reports import ReportRequest, build_report
+
+    fields = {
+        "out_dir": settings.report.out_dir,
+        "topic": settings.topic,
+        "freq": settings.report.freq,
+        "formats": settings.report.formats,
+        "min_posts_per_period": settings.report.min_posts_per_period,
+    }
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    sessions = open_store(settings)
+    with sessions.begin() as session:
+        ensure_active_model(session)
+    with sessions() as session:
+        return build_report(session, ReportRequest(**fields))
+
+
+@dataclass
+class RunResult:
+    collected: list[RunSummary]
+    classified: ClassifyResult
+    report: object
+
+
+def run(settings: Settings, on_page=None, on_batch=None) -> RunResult:
+    """The main job: collect from every enabled source, classify what is new, write the report."""
+    collected = collect(settings, on_page=on_page)
+    classified = classify(settings, on_batch)
+    return RunResult(collected, classified, report(settings))

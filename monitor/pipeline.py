@@ -1,0 +1,228 @@
+"""The pipeline: collect -> normalise -> detect language -> deduplicate -> store -> classify -> store.
+
+Collection commits one transaction per page: the page's posts and the cursor that points past them go
+together, so a crash loses nothing committed and the cursor never moves past posts that were not committed.
+Classification commits per batch and only ever adds rows missing for the active model version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifiers.language import LanguageDetector
+from monitor.collectors import Collector, FetchWindow, ItemError
+from monitor.normalise import matches_keywords, record_to_row
+from monitor.privacy import pseudonymise, scrub_raw
+from monitor.records import InvalidRecord, PostRecord
+from storage import queries
+from storage.models import CollectionRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """Everything ingestion needs besides the records; built once per command."""
+
+    topic: str
+    detector: LanguageDetector
+    salt: str
+    pseudonymise_authors: bool = True
+    pseudonymise_raw: bool = True
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSummary:
+    source: str
+    query: str
+    run_id: int | None = None
+    pages: int = 0
+    fetched: int = 0
+    new: int = 0
+    skipped: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+    counted: int | None = None
+    status: str = "ok"
+    error: str | None = None
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
+    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit."""
+    rows, seen = [], set()
+    now = queries.utcnow()
+    for record in records:
+        key = (record.source, record.source_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        detected = context.detector.detect(record.text)
+        author = record.author
+        raw = record.raw
+        if context.pseudonymise_authors:
+            author = pseudonymise(author, record.source, context.salt)
+        if context.pseudonymise_raw and raw is not None:
+            raw = scrub_raw(raw, record.source, context.salt)
+        rows.append(
+            record_to_row(
+                record,
+                topic=context.topic,
+                lang=detected.lang,
+                lang_confidence=detected.confidence,
+                author=author,
+                raw=raw,
+                collected_at=now,
+            )
+        )
+    return queries.insert_posts(session, rows)
+
+
+def collect_query(
+    sessions: sessionmaker[Session],
+    collector: Collector,
+    query: str,
+    context: IngestContext,
+    window: FetchWindow = FetchWindow(),
+    on_page: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """Collect one query of one source, committing page by page. Never raises for bad items or pages."""
+    summary = RunSummary(collector.name, query)
+    with sessions.begin() as session:
+        run = queries.start_run(session, collector.name, query)
+        summary.run_id = run.id
+        cursor = queries.get_cursor(session, collector.name, query)
+    try:
+        for page in collector.fetch(query, cursor, window):
+            _store_page(sessions, collector, query, page, context, summary)
+            if on_page:
+                on_page(summary)
+    except KeyboardInterrupt:
+        summary.status, summary.error = "interrupted", "interrupted by the user"
+        _finish_run(sessions, summary)
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; what was committed stays committed
+        log.warning("%s %r failed after %d pages: %s", collector.name, query, summary.pages, exc)
+        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+    _finish_run(sessions, summary)
+    return summary
+
+
+def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
+    records = []
+    positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
+    for raw, position in zip(page.items, positions):
+        try:
+            record = collector.to_post(raw)
+        except InvalidRecord as exc:
+            summary.errors.append(ItemError(position, str(exc), _preview(raw)))
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            summary.errors.append(ItemError(position, f"unexpected payload: {type(exc).__name__}: {exc}"))
+            continue
+        if collector.filter_by_keywords and not matches_keywords(record.text, context.keywords):
+            summary.skipped += 1
+            continue
+        records.append(record)
+    summary.errors.extend(page.errors)
+    with sessions.begin() as session:
+        new_ids = ingest(session, records, context)
+        if page.cursor is not None:
+            queries.set_cursor(session, collector.name, query, page.cursor)
+    summary.pages += 1
+    summary.fetched += len(page.items)
+    summary.new += len(new_ids)
+    if page.counted is not None:
+        summary.counted = page.counted
+
+
+def _finish_run(sessions, summary: RunSummary) -> None:
+    with sessions.begin() as session:
+        run = session.get(CollectionRun, summary.run_id)
+        run.finished_at = queries.utcnow()
+        run.pages, run.fetched, run.new = summary.pages, summary.fetched, summary.new
+        run.rejected, run.counted = summary.rejected, summary.counted
+        run.status, run.error = summary.status, summary.error
+        if summary.errors:
+            run.gaps = {"errors": [f"{e.position}: {e.reason}" for e in summary.errors[:200]]}
+
+
+def _preview(raw: object, limit: int = 500) -> str:
+    text = repr(raw)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- classification ----------------------------------------------------------------------------------
+
+
+def classify_pending(
+    sessions: sessionmaker[Session],
+    classifier,
+    model_version_id: int,
+    batch_size: int = 2000,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Classify every stored post that has no classification by ``model_version_id``. Returns how many."""
+    done, after_id = 0, 0
+    while True:
+        with sessions.begin() as session:
+            batch = session.execute(
+                queries.unclassified_posts(session, model_version_id, batch_size, after_id)
+            ).all()
+            if not batch:
+                return done
+            labels = classifier.classify([row.text for row in batch], [row.lang for row in batch])
+            now = queries.utcnow()
+            queries.insert_classifications(
+                session,
+                [classification_row(row.id, model_version_id, label, now) for row, label in zip(batch, labels)],
+            )
+        done += len(batch)
+        after_id = batch[-1].id
+        if on_batch:
+            on_batch(len(batch))
+
+
+def classification_row(post_id: int, model_version_id: int, labels, now: datetime) -> dict:
+    return {
+        "post_id": post_id,
+        "model_version_id": model_version_id,
+        "relevant": labels.relevant,
+        "relevance_score": labels.relevance_score,
+        "stance": labels.stance,
+        "p_pro_open": labels.stance_proba["pro_open"],
+        "p_pro_closed": labels.stance_proba["pro_closed"],
+        "p_neutral": labels.stance_proba["neutral"],
+        "safety": "safety" in labels.aspects,
+        "competition": "competition" in labels.aspects,
+        "governance": "governance" in labels.aspects,
+        "local_ai": "local_ai" in labels.aspects,
+        "safety_concern": labels.safety_concern,
+        "sentiment": labels.sentiment,
+        "sentiment_score": labels.sentiment_score,
+        "sentiment_model": labels.sentiment_model,
+        "classified_at": now,
+    }
+
+
+def stored_source_ids(session: Session, source: str) -> set[str]:
+    from storage.models import Post
+
+    return set(session.scalars(select(Post.source_id).where(Post.source == source)))
+
+
+def summarise_errors(errors: list[ItemError]) -> Mapping[str, int]:
+    counts: dict[str, int] = {}
+    for error in errors:
+        field_name = error.reason.split(":", 1)[0]
+        counts[field_name] = counts.get(field_name, 0) + 1
+    return counts

@@ -1,0 +1,63 @@
+"""Pseudonymisation of authors: a salted hash, so one author's posts stay linkable but not identifiable.
+
+The salt comes from STANCE_AUTHOR_SALT; without it, a random salt is created once in a local file
+(``.stance-salt``, readable by the owner only) and reused, so hashes stay stable across runs. The salt is
+never written to the database or to logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+SALT_ENV = "STANCE_AUTHOR_SALT"
+SALT_FILE = Path(".stance-salt")
+
+#: Keys that identify a person in the platforms' payloads (X, Mastodon, Bluesky, Reddit, HN, feeds).
+AUTHOR_KEYS = frozenset(
+    {
+        "author", "author_id", "author_hash", "username", "screen_name", "name", "display_name",
+        "acct", "handle", "did", "user", "user_id", "by", "author_fullname", "author_detail",
+        "in_reply_to_user_id", "in_reply_to_account_id", "email", "avatar", "note", "profile_image_url",
+        "url_author", "creator", "actor",
+    }
+)
+
+
+def load_salt(environ: Mapping[str, str] | None = None, salt_file: Path = SALT_FILE) -> str:
+    environ = os.environ if environ is None else environ
+    if environ.get(SALT_ENV):
+        return environ[SALT_ENV]
+    if salt_file.exists():
+        return salt_file.read_text(encoding="utf-8").strip()
+    salt = secrets.token_hex(32)
+    salt_file.touch(mode=0o600)
+    salt_file.write_text(salt, encoding="utf-8")
+    return salt
+
+
+def pseudonymise(author: str | None, source: str, salt: str) -> str | None:
+    """Stable pseudonym for ``author`` on ``source``; None stays None."""
+    if author is None or author == "":
+        return None
+    digest = hashlib.blake2b(f"{source}\x00{author}".encode(), key=salt.encode()[:64], digest_size=8)
+    return "a_" + digest.hexdigest()
+
+
+def scrub_raw(raw: Any, source: str, salt: str) -> Any:
+    """A copy of ``raw`` with every scalar value under an author-identifying key pseudonymised."""
+    if isinstance(raw, dict):
+        scrubbed = {}
+        for key, value in raw.items():
+            if key in AUTHOR_KEYS and not isinstance(value, (dict, list)):
+                scrubbed[key] = pseudonymise(None if value is None else str(value), source, salt)
+            else:
+                scrubbed[key] = scrub_raw(value, source, salt)
+        return scrubbed
+    if isinstance(raw, list):
+        return [scrub_raw(item, source, salt) for item in raw]
+    return raw

@@ -1,0 +1,106 @@
+"""What is stored: counts per source and day, the last runs, and exports of posts with classifications."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from storage import queries
+from storage.models import Classification, CollectionRun, ModelVersion, Post
+
+
+def status(session: Session, days: int = 14) -> dict[str, Any]:
+    """A JSON-ready summary: totals, posts by source, by day and source (recent days), runs, models."""
+    by_source = dict(session.execute(select(Post.source, func.count()).group_by(Post.source)).all())
+    by_lang = dict(session.execute(select(Post.lang, func.count()).group_by(Post.lang)).all())
+    day = func.date(Post.created_at) if session.get_bind().dialect.name == "sqlite" else func.to_char(
+        Post.created_at, "YYYY-MM-DD"
+    )
+    recent = session.execute(
+        select(day.label("day"), Post.source, func.count())
+        .group_by("day", Post.source)
+        .order_by(day.desc())
+        .limit(days * 8)
+    ).all()
+    active = queries.active_model_version(session)
+    runs = queries.last_runs(session, 10)
+    failures = session.scalars(
+        select(CollectionRun).where(CollectionRun.status != "ok").order_by(CollectionRun.id.desc()).limit(5)
+    )
+    return {
+        "posts": queries.count_posts(session),
+        "by_source": by_source,
+        "by_lang": {str(k): v for k, v in by_lang.items()},
+        "by_day": [{"day": str(d), "source": s, "posts": n} for d, s, n in recent],
+        "classified": queries.count_classifications(session, active.id) if active else 0,
+        "active_model": active.name if active else None,
+        "models": [
+            {"name": m.name, "active": m.active, "created_at": m.created_at.isoformat()}
+            for m in session.scalars(select(ModelVersion).order_by(ModelVersion.id))
+        ],
+        "last_runs": [_run(r) for r in runs],
+        "recent_errors": [_run(r) for r in failures],
+    }
+
+
+def _run(run: CollectionRun) -> dict[str, Any]:
+    return {
+        "source": run.source,
+        "query": run.query,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "status": run.status,
+        "pages": run.pages,
+        "fetched": run.fetched,
+        "new": run.new,
+        "rejected": run.rejected,
+        "counted": run.counted,
+        "error": run.error,
+    }
+
+
+EXPORT_COLUMNS = (
+    "source", "source_id", "created_at", "lang", "author", "url", "text", "relevant", "stance",
+    "stance_confidence", "aspects", "safety_concern", "sentiment", "sentiment_score", "model",
+)
+
+
+def export_rows(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every post with its classification by the active model version (None where not yet classified)."""
+    active = queries.active_model_version(session)
+    join = and_(Classification.post_id == Post.id, Classification.model_version_id == (active.id if active else -1))
+    stmt = select(Post, Classification).outerjoin(Classification, join).order_by(Post.id)
+    for post, label in session.execute(stmt.execution_options(yield_per=batch)):
+        yield {
+            "source": post.source,
+            "source_id": post.source_id,
+            "created_at": post.created_at.isoformat(),
+            "lang": post.lang,
+            "author": post.author,
+            "url": post.url,
+            "text": post.text,
+            "relevant": label.relevant if label else None,
+            "stance": label.stance if label else None,
+            "stance_confidence": _stance_confidence(label),
+            "aspects": [a for a in ("safety", "competition", "governance", "local_ai") if label and getattr(label, a)],
+            "safety_concern": label.safety_concern if label else None,
+            "sentiment": label.sentiment if label else None,
+            "sentiment_score": label.sentiment_score if label else None,
+            "model": active.name if label and active else None,
+        }
+
+
+def _stance_confidence(label: Classification | None) -> float | None:
+    if label is None:
+        return None
+    return round({"pro_open": label.p_pro_open, "pro_closed": label.p_pro_closed, "neutral": label.p_neutral}[label.stance], 4)
+
+
+def export(session: Session, out: Path, fmt: str | None = None) -> int:
+    from monitor.tables import write_rows
+
+    return write_rows(out, export_rows(session), fmt)

@@ -1,0 +1,34 @@
+"""Parsing the timestamps that platforms and files use into timezone-aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+
+def parse_timestamp(value: object) -> datetime:
+    """ISO 8601 (``Z`` or offset), RFC 2822 (feeds, X v1) or Unix seconds; naive times are taken as UTC.
+
+    Raises ValueError with the offending value.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            try:
+                moment = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                if text.isdigit():
+                    moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
+                else:
+                    raise ValueError(f"unparseable date {value!r}") from None
+    else:
+        raise ValueError(f"unparseable date {value!r}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

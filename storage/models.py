@@ -1,0 +1,161 @@
+"""Typed SQLAlchemy 2 models: the whole schema in one place.
+
+Times are stored in UTC. Authors are stored pseudonymised (see ``monitor.privacy``); nothing here holds a
+secret. Aspects are boolean columns rather than a JSON list so that reports can aggregate them in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ASPECTS = ("safety", "competition", "governance", "local_ai")
+STANCES = ("pro_open", "pro_closed", "neutral")
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_posts_created_at", "created_at"),
+        Index("ix_posts_content_hash", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(512))
+    topic: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[Optional[str]] = mapped_column(String(8))
+    lang_confidence: Mapped[Optional[float]] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    author: Mapped[Optional[str]] = mapped_column(String(128))
+    url: Mapped[Optional[str]] = mapped_column(String(2048))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raw: Mapped[Optional[dict[str, Any]]]
+    content_hash: Mapped[str] = mapped_column(String(40))
+    collected_at: Mapped[datetime]
+
+    classifications: Mapped[list[Classification]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CollectionRun(Base):
+    __tablename__ = "collection_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    query: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[Optional[datetime]]
+    pages: Mapped[int] = mapped_column(default=0)
+    fetched: Mapped[int] = mapped_column(default=0)
+    new: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    #: What the platform says the query matches (X's counts endpoint), so gaps are visible.
+    counted: Mapped[Optional[int]]
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    gaps: Mapped[Optional[dict[str, Any]]]
+
+
+class Cursor(Base):
+    """Where incremental collection of one (source, query) resumes."""
+
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    query: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32), default="stance")
+    created_at: Mapped[datetime]
+    artefact: Mapped[str] = mapped_column(String(1024))
+    artefact_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    data_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[Optional[datetime]]
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (
+        UniqueConstraint("post_id", "model_version_id"),
+        Index("ix_classifications_model_version_id", "model_version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    relevance_score: Mapped[float] = mapped_column(Float)
+    stance: Mapped[str] = mapped_column(String(16))
+    p_pro_open: Mapped[float] = mapped_column(Float)
+    p_pro_closed: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)
+    safety: Mapped[bool] = mapped_column(Boolean, default=False)
+    competition: Mapped[bool] = mapped_column(Boolean, default=False)
+    governance: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_ai: Mapped[bool] = mapped_column(Boolean, default=False)
+    safety_concern: Mapped[bool] = mapped_column(Boolean, default=False)
+    sentiment: Mapped[Optional[str]] = mapped_column(String(16))
+    sentiment_score: Mapped[Optional[float]] = mapped_column(Float)
+    sentiment_model: Mapped[Optional[str]] = mapped_column(String(64))
+    classified_at: Mapped[datetime]
+
+    post: Mapped[Post] = relationship(back_populates="classifications")
+
+
+class HumanLabel(Base):
+    __tablename__ = "human_labels"
+    __table_args__ = (UniqueConstraint("post_id", "annotator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(64))
+    labelled_at: Mapped[datetime]
+    relevant: Mapped[Optional[bool]] = mapped_column(Boolean)
+    stance: Mapped[Optional[str]] = mapped_column(String(16))
+    sentiment: Mapped[Optional[str]] = mapped_column(String(16))
+    aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)

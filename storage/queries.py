@@ -1,0 +1,143 @@
+"""Query functions. Each takes a Session; the caller owns the transaction and commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.models import Classification, CollectionRun, Cursor, HumanLabel, ModelVersion, Post
+
+# SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
+_CHUNK_PARAMS = 30_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _insert_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks; returns the ids of rows actually inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    per_row = max(len(rows[0]), 1)
+    chunk = max(1, _CHUNK_PARAMS // per_row)
+    inserted: list[int] = []
+    for start in range(0, len(rows), chunk):
+        stmt = (
+            insert(model)
+            .values(list(rows[start : start + chunk]))
+            .on_conflict_do_nothing(index_elements=conflict_cols)
+            .returning(model.id)
+        )
+        inserted.extend(session.execute(stmt).scalars())
+    return inserted
+
+
+# --- posts -------------------------------------------------------------------------------------------
+
+
+def insert_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert posts, skipping any (source, source_id) already stored. Returns the new posts' ids."""
+    return _insert_ignoring_conflicts(session, Post, rows, ["source", "source_id"])
+
+
+def count_posts(session: Session) -> int:
+    return session.scalar(select(func.count(Post.id))) or 0
+
+
+def purge_posts(session: Session, source: str, source_ids: Iterable[str]) -> int:
+    """Delete posts (and, by cascade, their classifications and labels) by source id."""
+    ids = list(source_ids)
+    deleted = 0
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        post_ids = select(Post.id).where(Post.source == source, Post.source_id.in_(chunk))
+        for model in (Classification, HumanLabel):
+            session.execute(delete(model).where(model.post_id.in_(post_ids)))
+        result = session.execute(delete(Post).where(Post.source == source, Post.source_id.in_(chunk)))
+        deleted += result.rowcount or 0
+    return deleted
+
+
+# --- cursors and runs --------------------------------------------------------------------------------
+
+
+def get_cursor(session: Session, source: str, query: str) -> dict[str, Any] | None:
+    cursor = session.get(Cursor, (source, query))
+    return dict(cursor.state) if cursor else None
+
+
+def set_cursor(session: Session, source: str, query: str, state: dict[str, Any]) -> None:
+    cursor = session.get(Cursor, (source, query))
+    if cursor is None:
+        session.add(Cursor(source=source, query=query, state=state, updated_at=utcnow()))
+    else:
+        cursor.state = state
+        cursor.updated_at = utcnow()
+
+
+def start_run(session: Session, source: str, query: str) -> CollectionRun:
+    run = CollectionRun(source=source, query=query, started_at=utcnow(), status="running")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def last_runs(session: Session, limit: int = 10) -> list[CollectionRun]:
+    return list(session.scalars(select(CollectionRun).order_by(CollectionRun.id.desc()).limit(limit)))
+
+
+# --- model versions ----------------------------------------------------------------------------------
+
+
+def active_model_version(session: Session, kind: str = "stance") -> ModelVersion | None:
+    return session.scalar(
+        select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.active.is_(True))
+    )
+
+
+def model_version_by_name(session: Session, name: str) -> ModelVersion | None:
+    return session.scalar(select(ModelVersion).where(ModelVersion.name == name))
+
+
+def activate_model_version(session: Session, version: ModelVersion) -> None:
+    """Make ``version`` the only active model of its kind."""
+    session.execute(
+        update(ModelVersion).where(ModelVersion.kind == version.kind).values(active=False)
+    )
+    version.active = True
+    version.activated_at = utcnow()
+
+
+# --- classifications ---------------------------------------------------------------------------------
+
+
+def unclassified_posts(session: Session, model_version_id: int, limit: int, after_id: int = 0) -> Select:
+    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id``."""
+    classified = select(Classification.post_id).where(
+        Classification.model_version_id == model_version_id, Classification.post_id == Post.id
+    )
+    return (
+        select(Post.id, Post.text, Post.lang)
+        .where(Post.id > after_id, ~classified.exists())
+        .order_by(Post.id)
+        .limit(limit)
+    )
+
+
+def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    return _insert_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"])
+
+
+def count_classifications(session: Session, model_version_id: int | None = None) -> int:
+    stmt = select(func.count(Classification.id))
+    if model_version_id is not None:
+        stmt = stmt.where(Classification.model_version_id == model_version_id)
+    return session.scalar(stmt) or 0

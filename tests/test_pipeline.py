@@ -1,0 +1,125 @@
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from classifiers.language import LanguageDetector
+from monitor.collectors import FetchWindow, ItemError, Page
+from monitor.pipeline import IngestContext, classify_pending, collect_query, ingest
+from monitor.records import InvalidRecord, PostRecord
+from storage import queries
+from storage.models import Classification, CollectionRun, ModelVersion, Post
+
+CONTEXT = IngestContext(topic="t", detector=LanguageDetector(), salt="salt", keywords=("weights",))
+
+
+def record(i: int, text: str = "OpenAI should release the weights, honestly", author: str = "alice") -> PostRecord:
+    return PostRecord(source="fake", source_id=str(i), text=text, created_at=datetime(2025, 8, 5, tzinfo=timezone.utc),
+                      author=author, raw={"id": i, "username": author, "text": text})
+
+
+class FakeCollector:
+    """Serves fixed pages; can fail after a given page, like a process killed mid-run."""
+
+    name = "fake"
+    filter_by_keywords = True
+
+    def __init__(self, pages, fail_after=None):
+        self.pages, self.fail_after, self.seen_cursors = pages, fail_after, []
+
+    def queries(self):
+        return ["q"]
+
+    def fetch(self, query, cursor, window):
+        self.seen_cursors.append(cursor)
+        start = cursor["page"] if cursor else 0
+        for index in range(start, len(self.pages)):
+            if self.fail_after is not None and index == self.fail_after:
+                raise ConnectionError("killed")
+            yield Page(items=self.pages[index], cursor={"page": index + 1})
+
+    def to_post(self, raw):
+        if "text" not in raw:
+            raise InvalidRecord("text: missing")
+        return record(raw["id"], raw["text"])
+
+
+def test_ingest_normalises_detects_language_and_pseudonymises(sessions):
+    with sessions.begin() as session:
+        ids = ingest(session, [record(1, "Endlich  Open&amp;Weights   von OpenAI, gut so!")], CONTEXT)
+    with sessions() as session:
+        post = session.get(Post, ids[0])
+        assert post.text == "Endlich Open&Weights von OpenAI, gut so!"
+        assert post.lang == "de"
+        assert post.author.startswith("a_") and "alice" not in post.author
+        assert post.raw["username"] == post.author  # the raw payload is scrubbed too
+        assert "alice" not in str(post.raw)
+
+
+def test_ingest_twice_adds_nothing(sessions):
+    for _ in range(2):
+        with sessions.begin() as session:
+            ingest(session, [record(1), record(2), record(1)], CONTEXT)
+    with sessions() as session:
+        assert queries.count_posts(session) == 2
+
+
+def test_collect_records_bad_items_and_keeps_the_good_ones(sessions):
+    pages = [[{"id": 1, "text": "release the weights"}, {"id": 2}, {"id": 3, "text": "tennis, nothing else"}]]
+    summary = collect_query(sessions, FakeCollector(pages), "q", CONTEXT)
+    assert (summary.fetched, summary.new, summary.rejected, summary.skipped) == (3, 1, 1, 1)
+    assert summary.errors[0].reason == "text: missing"
+    with sessions() as session:
+        run = session.scalar(select(CollectionRun))
+        assert (run.status, run.fetched, run.new, run.rejected) == ("ok", 3, 1, 1)
+
+
+def test_killed_run_keeps_committed_pages_and_resumes_from_the_cursor(sessions):
+    pages = [[{"id": i * 10 + j, "text": f"weights {i} {j}"} for j in range(3)] for i in range(4)]
+    crashed = collect_query(sessions, FakeCollector(pages, fail_after=2), "q", CONTEXT)
+    assert crashed.status == "failed" and "killed" in crashed.error
+    with sessions() as session:
+        assert queries.count_posts(session) == 6
+        assert queries.get_cursor(session, "fake", "q") == {"page": 2}
+    resumed_collector = FakeCollector(pages)
+    resumed = collect_query(sessions, resumed_collector, "q", CONTEXT)
+    assert resumed_collector.seen_cursors == [{"page": 2}]
+    assert (resumed.status, resumed.new) == ("ok", 6)
+    again = collect_query(sessions, FakeCollector(pages), "q", CONTEXT)
+    assert again.new == 0
+    with sessions() as session:
+        assert queries.count_posts(session) == 12
+
+
+class KeywordClassifier:
+    """A deterministic stand-in for the topic model in pipeline tests: the pipeline, not the model, is tested."""
+
+    name = "kw-1"
+
+    def classify(self, texts, langs):
+        from classifiers.labels import PostLabels
+
+        return [
+            PostLabels(relevant="weights" in t, relevance_score=0.9, stance="pro_open",
+                       stance_proba={"pro_open": 0.8, "pro_closed": 0.1, "neutral": 0.1},
+                       aspects=frozenset({"local_ai"}), safety_concern=False, sentiment="positive",
+                       sentiment_score=0.5, sentiment_model="test")
+            for t in texts
+        ]
+
+
+def test_classify_pending_only_adds_missing_classifications(sessions):
+    with sessions.begin() as session:
+        ingest(session, [record(i, f"weights {i}") for i in range(7)], CONTEXT)
+        version = ModelVersion(name="kw-1", created_at=queries.utcnow(), artefact="none")
+        session.add(version)
+        session.flush()
+        version_id = version.id
+    batches = []
+    assert classify_pending(sessions, KeywordClassifier(), version_id, batch_size=3, on_batch=batches.append) == 7
+    assert batches == [3, 3, 1]
+    assert classify_pending(sessions, KeywordClassifier(), version_id) == 0
+    with sessions() as session:
+        rows = session.scalars(select(Classification)).all()
+        assert len(rows) == 7
+        assert all(r.local_ai and not r.safety and r.sentiment == "positive" for r in rows)
