@@ -14,6 +14,8 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
+import zipfile
+
 import skops.io as sio
 
 from monitor.errors import ModelError
@@ -56,7 +58,7 @@ def save(model: Any, directory: Path, metadata: dict[str, Any]) -> str:
     """Write ``model`` and its metadata to ``directory``; returns the model file's sha256."""
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    sio.dump(model, model_path)
+    sio.dump(model, model_path, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     sha256 = file_sha256(model_path)
     full = {
         **metadata,

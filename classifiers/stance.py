@@ -83,6 +83,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             # The terms cut by min_df/max_features are kept only for introspection and would make the
             # artefact several times larger; scikit-learn documents that they can be dropped.
             vectorizer.stop_words_ = None
+            # numpy integers would be stored one file each by skops; plain ints keep the artefact small.
+            vectorizer.vocabulary_ = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
         relevant = np.array([bool(label["relevant"]) for label in labels])
         stance = np.array([label["stance"] if label["relevant"] else "neutral" for label in labels])
         self.classes_ = np.array(STANCES)

@@ -62,6 +62,7 @@ class Settings:
     sources: Mapping[str, SourceSettings]
     report: ReportSettings
     classify_batch_size: int = 2000
+    models_dir: Path = Path("models")
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
     schedule: Mapping[str, Any] = field(default_factory=dict)
@@ -93,7 +94,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: invalid TOML: {exc}") from exc
+        raise ConfigError(f"{name}: invalid TOML: {' '.join(str(exc).split())}") from exc
     return _build(data, name, path, environ)
 
 
@@ -172,6 +173,7 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
             min_posts_per_period=report.positive_int("min_posts_per_period", 5) or 5,
         ),
         classify_batch_size=classify.positive_int("batch_size", 2000) or 2000,
+        models_dir=Path(_Reader(data.get("models", {}), "models", file).get("dir", str, "models", "a directory path")),
         pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
         pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,

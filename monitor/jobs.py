@@ -81,8 +81,14 @@ def import_files(
         summary = collect_query(sessions, collector, str(path), context, on_page=on_page)
         if summary.status == "failed" and summary.fetched == 0 and not summary.errors:
             raise ImportFailed(summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read")
+        summary.errors.sort(key=_line_number)
         results.append(ImportResult(path, summary, write_rejects(path, summary.errors)))
     return results
+
+
+def _line_number(error: ItemError) -> int:
+    tail = error.position.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def write_rejects(path: Path, errors: list[ItemError]) -> Path | None:
@@ -117,6 +123,23 @@ def build_collectors(settings: Settings, source: str | None = None, environ=None
     else:
         chosen = [s for s in settings.enabled_sources() if s.name in factories]
     return [factories[s.name](s, settings.topic, environ) for s in chosen]
+
+
+def dry_run(settings: Settings, source: str | None, window: FetchWindow = FetchWindow()) -> list[str]:
+    """What collecting from X would read, from the counts endpoint, without reading any post."""
+    import math
+
+    if source not in (None, "x"):
+        raise MonitorError("--dry-run counts posts with X's counts endpoint; use it with --source x")
+    (collector,) = build_collectors(settings, "x")
+    budget = min(b for b in (window.limit, settings.sources["x"].max_posts_per_run, 10**12) if b)
+    lines = []
+    for query in collector.queries():
+        counted = collector.count(query, window)
+        reads = min(counted, budget)
+        lines.append(f"x {query}: {counted} posts match; a run would read {reads} posts "
+                     f"in {math.ceil(reads / 100)} requests (budget {budget if budget < 10**12 else 'none'})")
+    return lines
 
 
 def collect(
@@ -186,11 +209,23 @@ class ClassifyResult:
     sentiment_scorers: dict[str, str] = field(default_factory=dict)
 
 
-def classify(settings: Settings, on_batch: Callable[[int], None] | None = None) -> ClassifyResult:
-    """Classify every stored post that the active model version has not classified yet."""
+def classify(
+    settings: Settings, on_batch: Callable[[int], None] | None = None, rescore: bool = False
+) -> ClassifyResult:
+    """Classify every stored post that the active model version has not classified yet.
+
+    ``rescore`` first drops the active version's classifications, e.g. after the sentiment scorers changed;
+    other versions' classifications are never touched.
+    """
+    from sqlalchemy import delete
+
+    from storage.models import Classification
+
     sessions = open_store(settings)
     with sessions.begin() as session:
         version = ensure_active_model(session)
+        if rescore:
+            session.execute(delete(Classification).where(Classification.model_version_id == version.id))
         version_id, name = version.id, version.name
         classifier = load_classifier(version, settings)
     done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)

@@ -8,11 +8,10 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers.language import LanguageDetector
@@ -47,6 +46,8 @@ class RunSummary:
     fetched: int = 0
     new: int = 0
     skipped: int = 0
+    #: Items that could not become posts (also listed in ``errors``, with page-level problems).
+    invalid: int = 0
     errors: list[ItemError] = field(default_factory=list)
     counted: int | None = None
     status: str = "ok"
@@ -55,6 +56,10 @@ class RunSummary:
     @property
     def rejected(self) -> int:
         return len(self.errors)
+
+    @property
+    def already_stored(self) -> int:
+        return self.fetched - self.invalid - self.skipped - self.new
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
@@ -124,9 +129,11 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
         try:
             record = collector.to_post(raw)
         except InvalidRecord as exc:
+            summary.invalid += 1
             summary.errors.append(ItemError(position, str(exc), _preview(raw)))
             continue
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            summary.invalid += 1
             summary.errors.append(ItemError(position, f"unexpected payload: {type(exc).__name__}: {exc}"))
             continue
         if collector.filter_by_keywords and not matches_keywords(record.text, context.keywords):
@@ -212,17 +219,3 @@ def classification_row(post_id: int, model_version_id: int, labels, now: datetim
         "sentiment_model": labels.sentiment_model,
         "classified_at": now,
     }
-
-
-def stored_source_ids(session: Session, source: str) -> set[str]:
-    from storage.models import Post
-
-    return set(session.scalars(select(Post.source_id).where(Post.source == source)))
-
-
-def summarise_errors(errors: list[ItemError]) -> Mapping[str, int]:
-    counts: dict[str, int] = {}
-    for error in errors:
-        field_name = error.reason.split(":", 1)[0]
-        counts[field_name] = counts.get(field_name, 0) + 1
-    return counts

@@ -23,9 +23,13 @@ AUTHOR_KEYS = frozenset(
         "author", "author_id", "author_hash", "username", "screen_name", "name", "display_name",
         "acct", "handle", "did", "user", "user_id", "by", "author_fullname", "author_detail",
         "in_reply_to_user_id", "in_reply_to_account_id", "email", "avatar", "note", "profile_image_url",
-        "url_author", "creator", "actor",
+        "url_author", "creator", "actor", "displayName",
     }
 )
+
+#: Objects that describe a person as a whole (Mastodon ``account``, X ``author``, mentions): every value
+#: inside them is identifying, including ids, profile URLs and avatars.
+PERSON_OBJECTS = frozenset({"account", "author", "user", "actor", "creator", "mentions", "author_detail"})
 
 
 def load_salt(environ: Mapping[str, str] | None = None, salt_file: Path = SALT_FILE) -> str:
@@ -53,7 +57,9 @@ def scrub_raw(raw: Any, source: str, salt: str) -> Any:
     if isinstance(raw, dict):
         scrubbed = {}
         for key, value in raw.items():
-            if key in AUTHOR_KEYS and not isinstance(value, (dict, list)):
+            if key in PERSON_OBJECTS and isinstance(value, (dict, list)):
+                scrubbed[key] = _scrub_everything(value, source, salt)
+            elif key in AUTHOR_KEYS and not isinstance(value, (dict, list)):
                 scrubbed[key] = pseudonymise(None if value is None else str(value), source, salt)
             else:
                 scrubbed[key] = scrub_raw(value, source, salt)
@@ -61,3 +67,13 @@ def scrub_raw(raw: Any, source: str, salt: str) -> Any:
     if isinstance(raw, list):
         return [scrub_raw(item, source, salt) for item in raw]
     return raw
+
+
+def _scrub_everything(value: Any, source: str, salt: str) -> Any:
+    if isinstance(value, dict):
+        return {key: _scrub_everything(item, source, salt) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_everything(item, source, salt) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    return pseudonymise(str(value), source, salt)

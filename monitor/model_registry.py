@@ -1,0 +1,131 @@
+"""Training, registering, activating and rolling back model versions (``stance train``, ``stance models``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from classifiers import artefacts
+from classifiers.stance import TopicClassifier, make_text_classifier
+from classifiers.training import cross_validate, data_hash, load_seed_set
+from monitor.errors import MonitorError
+from monitor.tables import read_rows
+from storage import queries
+from storage.models import HumanLabel, ModelVersion, Post
+
+
+@dataclass
+class TrainResult:
+    name: str
+    path: Path
+    examples: int
+    metrics: dict
+    activated: bool
+
+
+def stored_labels(session: Session) -> list[dict]:
+    """The newest complete human label of every labelled post, as training examples."""
+    rows = session.execute(
+        select(HumanLabel, Post.text).join(Post, Post.id == HumanLabel.post_id).order_by(HumanLabel.labelled_at)
+    ).all()
+    latest: dict[int, dict] = {}
+    for label, text in rows:
+        if label.relevant is None or label.stance is None:
+            continue
+        latest[label.post_id] = {
+            "text": text,
+            "relevant": label.relevant,
+            "stance": label.stance if label.relevant else "neutral",
+            "aspects": list(label.aspects or []) if label.relevant else [],
+            "safety_concern": bool(label.safety_concern) if label.relevant else False,
+        }
+    return list(latest.values())
+
+
+def train_topic_version(
+    session: Session, models_dir: Path, activate: bool = False, folds: int = 5, extra: list[dict] | None = None
+) -> TrainResult:
+    """Retrain the topic model from the seed set plus every stored label; register it (inactive unless asked)."""
+    examples = load_seed_set() + stored_labels(session) + list(extra or [])
+    model = TopicClassifier()
+    metrics = {"cross_validated": cross_validate(model, examples, folds=folds)}
+    metrics["stance_confusion"] = metrics["cross_validated"]["stance_confusion"]
+    model.fit([x["text"] for x in examples], examples)
+    digest = data_hash(examples)
+    name = f"stance-{queries.utcnow():%Y%m%d-%H%M%S}-{digest[:8]}"
+    path = models_dir / name
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()}
+    sha256 = artefacts.save(model, path, {"name": name, "kind": "stance", "data_hash": digest, "params": params,
+                                          "metrics": metrics, "training_data": {"examples": len(examples)}})
+    version = ModelVersion(name=name, kind="stance", created_at=queries.utcnow(), artefact=str(path.resolve()),
+                           artefact_sha256=sha256, data_hash=digest, metrics=metrics,
+                           params={**params, "library_versions": artefacts.library_versions()})
+    session.add(version)
+    session.flush()
+    if activate:
+        queries.activate_model_version(session, version)
+    return TrainResult(name, path, len(examples), metrics, activate)
+
+
+def train_single_label(data: Path, label_col: str, text_col: str, out: Path, folds: int = 5) -> TrainResult:
+    """Train a text classifier for any label column of a CSV/JSONL file and save it to ``out``."""
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    rows = read_rows(data)
+    texts, labels = [], []
+    for number, row in enumerate(rows, start=1):
+        text, label = row.get(text_col), row.get(label_col)
+        if not isinstance(text, str) or not text.strip():
+            raise MonitorError(f"{data}: row {number}: column {text_col!r} is missing or empty")
+        if label in (None, ""):
+            raise MonitorError(f"{data}: row {number}: column {label_col!r} is missing or empty")
+        texts.append(text)
+        labels.append(str(label))
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2 or counts.min() < folds:
+        raise MonitorError(f"{data}: {label_col!r} needs at least two classes with {folds} examples each")
+    model = make_text_classifier()
+    predicted = cross_val_predict(model, texts, labels, cv=folds)
+    metrics = {
+        "cross_validated": classification_report(labels, predicted, output_dict=True, zero_division=0),
+        "confusion": confusion_matrix(labels, predicted, labels=list(classes)).tolist(),
+        "classes": list(classes),
+    }
+    model.fit(texts, labels)
+    name = f"{label_col}-{out.name}"
+    artefacts.save(model, out, {"name": name, "kind": "text-classifier", "label_col": label_col,
+                                "text_col": text_col, "metrics": metrics, "training_data": {"rows": len(texts)}})
+    return TrainResult(name, out, len(texts), metrics, False)
+
+
+def list_versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.created_at, ModelVersion.id)))
+
+
+def activate(session: Session, name: str) -> ModelVersion:
+    version = queries.model_version_by_name(session, name)
+    if version is None:
+        raise MonitorError(f"no model version named {name!r} (see `stance models list`)")
+    queries.activate_model_version(session, version)
+    return version
+
+
+def rollback(session: Session) -> ModelVersion:
+    """Re-activate the version that was active before the current one."""
+    current = queries.active_model_version(session)
+    previous = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.kind == "stance", ModelVersion.activated_at.is_not(None),
+               ModelVersion.id != (current.id if current else -1))
+        .order_by(ModelVersion.activated_at.desc())
+    ).first()
+    if previous is None:
+        raise MonitorError("no earlier active model version to roll back to")
+    queries.activate_model_version(session, previous)
+    return previous
+

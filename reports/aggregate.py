@@ -1,0 +1,155 @@
+"""The report's numbers, counted by the database in one GROUP BY pass.
+
+The query groups by (UTC day, language, source, stance of relevant posts or "" for irrelevant ones) and sums
+the boolean and sentiment columns. Grouping by stance instead of summing a CASE per stance keeps the
+per-row work small, which matters on SQLite (it sorts every row for a GROUP BY). The result has a few
+thousand rows at most; rolling it up to weeks, months, languages, sources or the previous period is then
+arithmetic on that small table, never on posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+from sqlalchemy import Date, case, cast, false, func, literal, select
+from sqlalchemy.orm import Session
+
+from reports.periods import as_date, bucket_start, start_of_day
+from storage.models import ASPECTS, STANCES, Classification, Post
+
+DEMO_URL_PREFIX = "https://demo.stance-monitor.invalid/"
+IRRELEVANT = ""
+
+#: Summed columns of a query row, in SELECT order.
+SUMMED = ("posts", *(f"aspect_{a}" for a in ASPECTS), "safety_concern", "sentiment_n", "sentiment_sum",
+          "sentiment_sq", "demo")
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which classifications a query sees: one model version, a UTC day range and optional filters."""
+
+    #: None when no stance model is active yet: the scope then matches nothing.
+    model_version_id: int | None
+    first_day: date | None = None
+    last_day: date | None = None
+    langs: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+
+    def where(self) -> list:
+        if self.model_version_id is None:
+            return [false()]
+        conditions = [Classification.model_version_id == self.model_version_id]
+        if self.first_day is not None:
+            conditions.append(Post.created_at >= start_of_day(self.first_day))
+        if self.last_day is not None:
+            conditions.append(Post.created_at < start_of_day(self.last_day) + _ONE_DAY)
+        if self.langs:
+            conditions.append(func.coalesce(Post.lang, "und").in_(self.langs))
+        if self.sources:
+            conditions.append(Post.source.in_(self.sources))
+        return conditions
+
+
+def day_expression(dialect: str, column):
+    """The UTC calendar day of a timestamp: a date on PostgreSQL, 'YYYY-MM-DD' text on SQLite."""
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    # SQLAlchemy stores SQLite DateTimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here): the first ten
+    # characters are the day, and slicing is several times cheaper than date() on a million rows.
+    return func.substr(column, 1, 10)
+
+
+@dataclass(frozen=True)
+class Cube:
+    """Summed counts per (day, lang, source, stance-or-irrelevant) key."""
+
+    days: np.ndarray  # datetime64[D]
+    langs: np.ndarray
+    sources: np.ndarray
+    kinds: np.ndarray  # a stance, or IRRELEVANT
+    values: np.ndarray  # shape (rows, len(SUMMED))
+
+    @property
+    def empty(self) -> bool:
+        return len(self.days) == 0
+
+    def first_day(self) -> date | None:
+        return None if self.empty else self.days.min().astype(object)
+
+    def last_day(self) -> date | None:
+        return None if self.empty else self.days.max().astype(object)
+
+    def within(self, first: date | None, last: date | None) -> "Cube":
+        mask = np.ones(len(self.days), dtype=bool)
+        if first is not None:
+            mask &= self.days >= np.datetime64(first, "D")
+        if last is not None:
+            mask &= self.days <= np.datetime64(last, "D")
+        return Cube(self.days[mask], self.langs[mask], self.sources[mask], self.kinds[mask], self.values[mask])
+
+    def total(self) -> dict[str, float]:
+        return _counts(self.kinds, self.values)
+
+    def rolled_up(self, dimension: str, freq: str | None = None) -> dict[object, dict[str, float]]:
+        """Counts per language ("lang"), source ("source") or period start ("bucket", with ``freq``)."""
+        if dimension == "bucket":
+            labels = np.array([bucket_start(d, freq) for d in self.days.astype(object)], dtype=object)
+        else:
+            labels = {"lang": self.langs, "source": self.sources}[dimension]
+        result = {}
+        for label in dict.fromkeys(labels.tolist()):
+            mask = labels == label
+            result[label] = _counts(self.kinds[mask], self.values[mask])
+        return result
+
+
+def _counts(kinds: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """The report's count fields: all posts, relevant posts per stance, and sums over relevant posts."""
+    column = {name: values[:, i] for i, name in enumerate(SUMMED)}
+    relevant = kinds != IRRELEVANT
+    counts = {"posts": float(column["posts"].sum()), "relevant": float(column["posts"][relevant].sum()),
+              "demo": float(column["demo"].sum())}
+    for stance in STANCES:
+        counts[f"stance_{stance}"] = float(column["posts"][kinds == stance].sum())
+    for name in SUMMED[1:-1]:
+        counts[name] = float(column[name][relevant].sum())
+    return counts
+
+
+def count_cube(session: Session, scope: Scope) -> Cube:
+    """One GROUP BY over the scope (see the module docstring)."""
+    dialect = session.get_bind().dialect.name
+    day = day_expression(dialect, Post.created_at)
+    kind = case((Classification.relevant.is_(True), Classification.stance), else_=literal(IRRELEVANT))
+    is_demo = case((func.substr(Post.url, 1, len(DEMO_URL_PREFIX)) == DEMO_URL_PREFIX, 1), else_=0)
+    score = Classification.sentiment_score
+    keys = [day, func.coalesce(Post.lang, "und"), Post.source, kind]
+    stmt = (
+        select(
+            *keys,
+            func.count(),
+            *(func.sum(case((getattr(Classification, a).is_(True), 1), else_=0)) for a in ASPECTS),
+            func.sum(case((Classification.safety_concern.is_(True), 1), else_=0)),
+            func.count(score),
+            func.coalesce(func.sum(score), 0.0),
+            func.coalesce(func.sum(score * score), 0.0),
+            func.sum(is_demo),
+        )
+        .select_from(Classification)
+        .join(Post, Classification.post_id == Post.id)
+        .where(*scope.where())
+        .group_by(*keys)
+    )
+    rows = session.execute(stmt).all()
+    width = len(SUMMED)
+    return Cube(
+        days=np.array([np.datetime64(as_date(r[0]), "D") for r in rows], dtype="datetime64[D]"),
+        langs=np.array([r[1] for r in rows], dtype=object),
+        sources=np.array([r[2] for r in rows], dtype=object),
+        kinds=np.array([r[3] or IRRELEVANT for r in rows], dtype=object),
+        values=np.array([[float(v or 0) for v in r[4:]] for r in rows], dtype=float).reshape(len(rows), width),
+    )

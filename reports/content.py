@@ -1,0 +1,163 @@
+"""Everything a report shows, gathered from the database in a fixed, small number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy.orm import Session
+
+from reports.aggregate import Cube, Scope, count_cube
+from reports.charts import Marker
+from reports.lookups import SourceCoverage, collection_coverage, model_versions, resolve_model_version
+from reports.periods import as_date, previous_window
+from reports.request import ReportRequest
+from reports.sample import SampledPost, representative_posts, sample_posts
+from reports.series import GroupSummary, TimeSeries, build_time_series, summarise_group
+from reports.shares import ShareEstimator, confusion_from_metrics, find_corrector
+from reports.style import language_name
+from reports.terms import StanceTerms, stance_terms
+from storage.models import ModelVersion
+
+Window = tuple[date, date]
+#: Without a requested start date, the summary compares the last this-many days with those before.
+COMPARISON_DAYS = {"day": 1, "week": 7, "month": 30}
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A ModelVersion detached from the session, so report content can be pickled to a render process."""
+
+    id: int
+    name: str
+    active: bool
+    created_at: datetime | None
+    activated_at: datetime | None
+    metrics: dict
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> "VersionInfo":
+        return cls(version.id, version.name, bool(version.active), version.created_at, version.activated_at,
+                   dict(version.metrics or {}))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Key numbers of the latest window against the window of the same length just before it."""
+
+    description: str
+    current_window: Window
+    previous_window: Window
+    current: GroupSummary
+    previous: GroupSummary
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    request: ReportRequest
+    generated_at: datetime
+    model_version: VersionInfo | None
+    all_versions: list[VersionInfo]
+    #: First and last day shown; None when the scope holds no posts.
+    period: Window | None
+    synthetic: bool
+    series: TimeSeries | None
+    total: GroupSummary
+    comparison: Comparison | None
+    languages: list[GroupSummary]
+    sources: list[GroupSummary]
+    terms: list[StanceTerms]
+    examples: list[SampledPost]
+    coverage: list[SourceCoverage]
+    markers: list[Marker]
+    share_note: str
+
+    @property
+    def posts(self) -> int:
+        return self.total.posts
+
+    @property
+    def model_name(self) -> str:
+        return self.model_version.name if self.model_version else "none active"
+
+
+def collect(session: Session, request: ReportRequest) -> ReportContent:
+    version = resolve_model_version(session, request.model_version_id)
+    version_id = version.id if version else None
+    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(version.metrics if version else None))
+    minimum = request.min_posts_per_period
+    # The previous window of the same length is counted in the same pass (an open end: everything before).
+    query_from = (previous_window(request.date_from, request.date_to)[0]
+                  if request.date_from and request.date_to else None)
+    cube = count_cube(session, Scope(version_id, query_from, request.date_to, request.langs, request.sources))
+    period = _period(request, cube)
+    shown = cube.within(*period) if period else cube.within(None, None)
+    totals = shown.total()
+    relevant = int(totals["relevant"])
+    scope = Scope(version_id, *(period or (None, None)), request.langs, request.sources)
+    sample = sample_posts(session, scope, relevant)
+    versions = [VersionInfo.of(v) for v in model_versions(session)]
+    return ReportContent(
+        request=request,
+        generated_at=datetime.now(timezone.utc),
+        model_version=VersionInfo.of(version) if version else None,
+        all_versions=versions,
+        period=period,
+        synthetic=totals["demo"] > 0,
+        series=build_time_series(shown, *period, request.freq, estimator, minimum) if period else None,
+        total=summarise_group("this period", totals, estimator, minimum),
+        comparison=_comparison(request, cube, period, estimator) if period else None,
+        languages=_groups(shown, "lang", estimator, minimum, language_name),
+        sources=_groups(shown, "source", estimator, minimum, str),
+        terms=stance_terms([(p.stance, p.text) for p in sample]) if sample else [],
+        examples=representative_posts(sample),
+        coverage=collection_coverage(session),
+        markers=_markers(request, versions),
+        share_note=estimator.describe(),
+    )
+
+
+def _period(request: ReportRequest, cube: Cube) -> Window | None:
+    """The requested days; open ends are filled from the first and last post found."""
+    if request.date_from and request.date_to:
+        return (request.date_from, request.date_to)
+    if request.date_from:
+        shown = cube.within(request.date_from, None)
+        return (request.date_from, shown.last_day() or request.date_from)
+    if cube.empty:
+        return None
+    return (cube.first_day(), request.date_to or cube.last_day())
+
+
+def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: ShareEstimator) -> Comparison:
+    """The requested period vs. the one before; without a requested start, the latest period vs. the one before."""
+    if request.date_from:
+        current = period
+        description = "the report period vs. the period of the same length before it"
+    else:
+        days = COMPARISON_DAYS[request.freq]
+        current = (max(period[0], period[1] - timedelta(days=days - 1)), period[1])
+        description = f"the last {days} day(s) with data vs. the {days} day(s) before"
+    previous = previous_window(*current)
+    minimum = request.min_posts_per_period
+    return Comparison(
+        description=description,
+        current_window=current,
+        previous_window=previous,
+        current=summarise_group("current", cube.within(*current).total(), estimator, minimum),
+        previous=summarise_group("previous", cube.within(*previous).total(), estimator, minimum),
+    )
+
+
+def _groups(cube: Cube, dimension: str, estimator: ShareEstimator, minimum: int, name) -> list[GroupSummary]:
+    totals = cube.rolled_up(dimension)
+    ordered = sorted(totals.items(), key=lambda item: -item[1]["posts"])
+    return [summarise_group(name(label), counts, estimator, minimum) for label, counts in ordered]
+
+
+def _markers(request: ReportRequest, versions: list[VersionInfo]) -> list[Marker]:
+    markers = [Marker(e.date, str(i), e.label, "event") for i, e in enumerate(request.topic.events, start=1)]
+    activated = sorted((v for v in versions if v.activated_at is not None), key=lambda v: v.activated_at)
+    markers += [Marker(as_date(v.activated_at), f"M{i}", f"model {v.name} activated", "model")
+                for i, v in enumerate(activated, start=1)]
+    return markers

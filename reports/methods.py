@@ -1,0 +1,90 @@
+"""The methods page: which models produced the numbers, how well they validated, what was collected."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from matplotlib.figure import Figure
+
+from reports.content import ReportContent
+from reports.pages import text_page
+from reports.text import drawable, shorten, wrapped
+
+#: Validation metrics worth a line each, as (path in ModelVersion.metrics, label).
+HEADLINE_METRICS = (
+    (("n",), "n"),
+    (("stance", "macro_f1"), "stance macro-F1"),
+    (("stance", "accuracy"), "stance accuracy"),
+    (("relevant", "f1"), "relevance F1"),
+    (("safety_concern", "f1"), "safety-concern F1"),
+)
+
+EXPLANATIONS = (
+    "Corrected shares. A stance classifier makes systematic errors (e.g. it calls some neutral posts "
+    "pro-closed), so the share of posts it labels pro-open is a biased estimate of the true share. When the "
+    "model's cross-validated confusion matrix is stored, shares are corrected by inverting it (how often each "
+    "true stance is predicted as each label) and the interval is bootstrapped; otherwise the charts say "
+    "'raw counts, uncorrected' and the interval is a Wilson score interval on the raw counts.",
+    "Only classifications of one model version are counted, so a model change never mixes two models in one "
+    "number; M-markers on the time axes show when a version was activated.",
+    "Sentiment is the mean polarity (-1 to +1) of relevant posts with a normal 95% interval; the rolling line "
+    "is a volume-weighted centred mean. Periods with fewer relevant posts than the minimum are left empty.",
+    "Distinctive words are log-odds ratios with an informative Dirichlet prior (Monroe et al. 2008) of one "
+    "stance vs. the others, computed on an evenly spread sample of relevant posts.",
+)
+
+
+def _metric(metrics: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = metrics
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value if isinstance(value, (int, float)) else None
+
+
+def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+    parts = []
+    for path, label in HEADLINE_METRICS:
+        value = _metric(metrics or {}, path)
+        if value is not None:
+            parts.append(f"{label} {value:.3f}" if isinstance(value, float) else f"{label} {value}")
+    return ", ".join(parts) or "no validation metrics stored"
+
+
+def methods_page(content: ReportContent) -> Figure:
+    figure = text_page(content, "Methods and coverage")
+    y = 0.85
+    figure.text(0.05, y, "Stance model versions", fontsize=12, fontweight="bold", va="top")
+    y -= 0.04
+    for version in content.all_versions[-6:]:
+        used = " (used in this report)" if content.model_version and version.id == content.model_version.id else ""
+        active = "active" if version.active else "inactive"
+        when = f"activated {version.activated_at:%Y-%m-%d}" if version.activated_at else "never activated"
+        line = f"{version.name}{used}: {active}, {when}; {metrics_text(version.metrics)}"
+        figure.text(0.06, y, shorten(line, 160), fontsize=8.5, va="top",
+                    fontweight="bold" if used else "normal")
+        y -= 0.03
+    y -= 0.02
+    figure.text(0.05, y, "Collection coverage per source (all runs)", fontsize=12, fontweight="bold", va="top")
+    y -= 0.04
+    if not content.coverage:
+        figure.text(0.06, y, "no collection runs recorded (e.g. posts imported from a file)", fontsize=8.5,
+                    va="top", color="#666666")
+        y -= 0.03
+    for row in content.coverage:
+        counted = (f", platform counted {row.counted:,} ({row.fetched / row.counted:.0%} fetched)"
+                   if row.counted else "")
+        line = (f"{row.source}: {row.runs} runs ({row.failed_runs} failed or interrupted), {row.fetched:,} "
+                f"fetched, {row.new:,} new{counted}; {row.runs_with_gaps} runs recorded gaps; last run "
+                f"{str(row.last_run)[:16]}")
+        figure.text(0.06, y, drawable(line), fontsize=8.5, va="top")
+        y -= 0.03
+    y -= 0.02
+    figure.text(0.05, y, "How to read the numbers", fontsize=12, fontweight="bold", va="top")
+    y -= 0.04
+    for paragraph in EXPLANATIONS:
+        text = wrapped(paragraph, width=170)
+        figure.text(0.06, y, text, fontsize=8.5, va="top", linespacing=1.3)
+        y -= 0.027 * (text.count("\n") + 1) + 0.012
+    return figure

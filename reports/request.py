@@ -1,0 +1,49 @@
+"""What a report is asked for and what it produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from monitor.config import FREQUENCIES, Topic
+
+FORMATS = ("pdf", "png")
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    out_dir: Path
+    topic: Topic
+    #: Inclusive UTC dates; None means "from the first" / "to the last" classified post.
+    date_from: date | None = None
+    date_to: date | None = None
+    freq: str = "week"
+    langs: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    formats: tuple[str, ...] = FORMATS
+    #: Periods with fewer relevant posts than this show no share, rather than a noisy one.
+    min_posts_per_period: int = 5
+    #: None = the active stance ModelVersion; classifications of other versions are never mixed in.
+    model_version_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.freq not in FREQUENCIES:
+            raise ValueError(f"freq must be one of {', '.join(FREQUENCIES)}, not {self.freq!r}")
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown:
+            raise ValueError(f"unknown report format(s): {', '.join(unknown)}; expected pdf and/or png")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        if self.min_posts_per_period < 1:
+            raise ValueError("min_posts_per_period must be at least 1")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    files: list[Path]
+    #: Classified posts in the report's scope (relevant or not).
+    posts: int
+    #: First and last day covered, or None when there were no posts.
+    period: tuple[date, date] | None
+    synthetic: bool

@@ -1,0 +1,74 @@
+"""An evenly spread sample of relevant posts, for the term statistics and the representative posts.
+
+Reading every post's text would make the report's cost grow with the corpus; a fixed-size sample taken by a
+modulo on the post id needs no sort (unlike ORDER BY random()) and spreads over the whole period because ids
+grow with collection time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reports.aggregate import Scope
+from storage.models import STANCES, Classification, Post
+
+SAMPLE_SIZE = 20_000
+#: A representative post must fit a few lines on the page, and say something.
+SHORT_POST_CHARS = 280
+MIN_POST_CHARS = 30
+
+
+@dataclass(frozen=True)
+class SampledPost:
+    stance: str
+    probability: float
+    created_at: datetime | str
+    lang: str | None
+    source: str
+    author: str | None
+    text: str
+
+
+def sample_posts(session: Session, scope: Scope, relevant_total: int) -> list[SampledPost]:
+    """About SAMPLE_SIZE relevant posts of the scope, with the probability of their predicted stance."""
+    if relevant_total <= 0:
+        return []
+    stride = max(1, relevant_total // SAMPLE_SIZE)
+    stmt = (
+        select(Classification.stance, Classification.p_pro_open, Classification.p_pro_closed,
+               Classification.p_neutral, Post.created_at, Post.lang, Post.source, Post.author, Post.text)
+        .join(Post, Classification.post_id == Post.id)
+        .where(*scope.where(), Classification.relevant.is_(True))
+        .limit(SAMPLE_SIZE * 2)
+    )
+    if stride > 1:
+        stmt = stmt.where(Post.id % stride == 0)
+    posts = []
+    for stance, p_open, p_closed, p_neutral, *rest in session.execute(stmt):
+        probability = {"pro_open": p_open, "pro_closed": p_closed, "neutral": p_neutral}.get(stance, 0.0)
+        posts.append(SampledPost(stance, float(probability or 0.0), *rest))
+    return posts
+
+
+def representative_posts(sample: list[SampledPost], per_stance: int = 3) -> list[SampledPost]:
+    """The short posts of each stance the model was most confident about (authors as stored: pseudonyms)."""
+    chosen = []
+    for stance in STANCES:
+        candidates = [p for p in sample if p.stance == stance
+                      and MIN_POST_CHARS <= len(p.text.strip()) <= SHORT_POST_CHARS]
+        candidates.sort(key=lambda p: (-p.probability, str(p.created_at)), reverse=False)
+        seen: set[str] = set()
+        for post in candidates:
+            # Reposts and copy-paste campaigns repeat the same text; show it once.
+            key = " ".join(post.text.lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+            chosen.append(post)
+            if len(seen) == per_stance:
+                break
+    return chosen

@@ -1,0 +1,98 @@
+"""Stance shares with intervals: corrected for classifier error when we can, plainly raw when we cannot.
+
+A classifier that confuses "neutral" with "pro_closed" biases raw shares; classifiers.prevalence (another
+module) inverts the cross-validated confusion matrix to correct that. When that module or the matrix is
+missing, we fall back to raw shares with Wilson intervals and say so on the chart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
+from storage.models import STANCES
+
+Z_95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Share:
+    share: float
+    low: float
+    high: float
+    corrected: bool
+
+
+Corrector = Callable[..., Mapping[str, object]]
+
+
+def find_corrector() -> Corrector | None:
+    """classifiers.prevalence.corrected_shares if that module exists, else None."""
+    try:
+        from classifiers.prevalence import corrected_shares
+    except ImportError:
+        return None
+    return corrected_shares
+
+
+def confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | None:
+    """The 3x3 stance confusion (rows true, columns predicted) from ModelVersion.metrics, if well-formed."""
+    matrix = (metrics or {}).get("stance_confusion")
+    if not isinstance(matrix, list) or len(matrix) != len(STANCES):
+        return None
+    if not all(isinstance(row, list) and len(row) == len(STANCES) for row in matrix):
+        return None
+    try:
+        rows = [[int(v) for v in row] for row in matrix]
+    except (TypeError, ValueError):
+        return None
+    # Every true class needs examples, or its row says nothing about how the classifier errs.
+    return rows if all(sum(row) > 0 for row in rows) else None
+
+
+def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    if trials <= 0:
+        return (math.nan, math.nan)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def raw_shares(counts: Mapping[str, int]) -> dict[str, Share]:
+    total = sum(counts.values())
+    result = {}
+    for stance in STANCES:
+        k = counts.get(stance, 0)
+        low, high = wilson_interval(k, total)
+        result[stance] = Share(k / total if total else math.nan, low, high, corrected=False)
+    return result
+
+
+@dataclass(frozen=True)
+class ShareEstimator:
+    """Estimates stance shares from predicted counts, the same way for every period and group."""
+
+    corrector: Corrector | None
+    confusion: list[list[int]] | None
+    n_boot: int = 200
+
+    @property
+    def corrects(self) -> bool:
+        return self.corrector is not None and self.confusion is not None
+
+    def estimate(self, counts: Mapping[str, int]) -> dict[str, Share]:
+        counts = {s: int(counts.get(s, 0)) for s in STANCES}
+        if not self.corrects or sum(counts.values()) == 0:
+            return raw_shares(counts)
+        estimates = self.corrector(counts, self.confusion, n_boot=self.n_boot, seed=0)
+        return {
+            s: Share(float(e.share), float(e.low), float(e.high), bool(e.corrected))
+            for s, e in ((s, estimates[s]) for s in STANCES)
+        }
+
+    def describe(self) -> str:
+        return CORRECTED_SHARES_NOTE if self.corrects else RAW_SHARES_NOTE

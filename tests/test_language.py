@@ -1,0 +1,40 @@
+"""Language detection on short posts we wrote ourselves."""
+
+import pytest
+
+from classifiers.language import UNDETERMINED, LanguageDetector, strip_noise
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return LanguageDetector()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("OpenAI sollte seine Modelle endlich offenlegen, das wäre ein wichtiger Schritt.", "de"),
+        ("Ich finde die Entscheidung von OpenAI richtig gut @sama #gptoss https://example.org/x", "de"),
+        ("Open weights are great news for researchers and hobbyists alike.", "en"),
+        ("@openai when will you release the weights? #opensource", "en"),
+        ("OpenAI devrait publier ses modèles, ce serait une bonne nouvelle.", "fr"),
+        ("OpenAI debería publicar sus modelos, sería una gran noticia para todos.", "es"),
+    ],
+)
+def test_detects_language(detector, text, lang):
+    assert detector.detect(text).lang == lang
+
+
+@pytest.mark.parametrize("text", ["", "https://example.org @someone #tag 2025", "👍🔥"])
+def test_texts_without_words_are_undetermined(detector, text):
+    detected = detector.detect(text)
+    assert detected.lang == UNDETERMINED and detected.confidence == 0.0
+
+
+def test_strip_noise_removes_urls_mentions_and_hashtags():
+    assert strip_noise("hallo @bob #tag https://x.org/a welt").split() == ["hallo", "welt"]
+
+
+def test_detect_many_keeps_order(detector):
+    langs = [d.lang for d in detector.detect_many(["Das ist ein schöner Tag heute.", "This is a lovely day today."])]
+    assert langs == ["de", "en"]

@@ -1,0 +1,87 @@
+"""Saving, loading and refusing sentiment artefacts; training on sentences we wrote ourselves."""
+
+import json
+
+import numpy as np
+import pytest
+import skops.io as sio
+
+from classifiers.sentiment import ArtefactError, LearnedSentimentScorer, load_scorer
+from classifiers.sentiment.artefacts import MODEL_FILE, METADATA_FILE, default_artefact_dir, save_scorer, sha256_of
+
+TEXTS = [
+    "Das ist großartig, ich freue mich sehr!",
+    "Wunderbar, einfach toll :)",
+    "Was für ein schöner Tag 😀",
+    "Das ist furchtbar, ich bin enttäuscht.",
+    "Schrecklich, nie wieder :(",
+    "So ein Mist, alles kaputt 😡",
+    "Der Zug fährt um acht Uhr.",
+    "Die Sitzung beginnt morgen.",
+    "Hier ist der Link zum Artikel.",
+]
+LABELS = ["positive"] * 3 + ["negative"] * 3 + ["neutral"] * 3
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return LearnedSentimentScorer(lang="de", C=10.0).fit(TEXTS, LABELS)
+
+
+def test_fit_learns_the_training_sentences(trained):
+    assert list(trained.predict(TEXTS)) == LABELS
+    assert trained.name == "sm-sentiment-de-1"
+
+
+def test_fit_rejects_unknown_labels():
+    with pytest.raises(ValueError):
+        LearnedSentimentScorer(lang="de").fit(TEXTS[:2], ["positive", "mixed"])
+
+
+def test_round_trip_keeps_predictions_and_writes_metadata(trained, tmp_path):
+    metadata = save_scorer(trained, tmp_path, {"training_data": {"sha256": "x"}})
+    loaded = load_scorer(tmp_path)
+    assert np.allclose(loaded.predict_proba(TEXTS), trained.predict_proba(TEXTS))
+    on_disk = json.loads((tmp_path / METADATA_FILE).read_text())
+    assert on_disk == metadata
+    assert on_disk["model_sha256"] == sha256_of(tmp_path / MODEL_FILE)
+    assert {"scikit-learn", "skops", "numpy"} <= set(on_disk["library_versions"])
+    assert on_disk["name"] == "sm-sentiment-de-1" and on_disk["created_at"]
+
+
+def test_tampered_model_file_is_refused(trained, tmp_path):
+    save_scorer(trained, tmp_path, {})
+    model = tmp_path / MODEL_FILE
+    model.write_bytes(model.read_bytes() + b"\0")
+    with pytest.raises(ArtefactError, match="sha256"):
+        load_scorer(tmp_path)
+
+
+class NotTrusted:
+    """A type no artefact of ours contains."""
+
+
+def test_untrusted_types_are_refused_even_with_matching_hash(trained, tmp_path):
+    save_scorer(trained, tmp_path, {})
+    model = tmp_path / MODEL_FILE
+    sio.dump({"payload": NotTrusted()}, model)
+    metadata = json.loads((tmp_path / METADATA_FILE).read_text())
+    metadata["model_sha256"] = sha256_of(model)
+    (tmp_path / METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(ArtefactError, match="untrusted"):
+        load_scorer(tmp_path)
+
+
+def test_missing_artefact_is_reported(tmp_path):
+    with pytest.raises(ArtefactError):
+        load_scorer(tmp_path)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_shipped_artefacts_load_and_are_small(lang):
+    directory = default_artefact_dir(lang)
+    scorer = load_scorer(directory)
+    metadata = json.loads((directory / METADATA_FILE).read_text())
+    assert scorer.lang == lang and metadata["name"] == scorer.name
+    assert (directory / MODEL_FILE).stat().st_size < 15e6
+    assert metadata["validation_metrics"] and len(metadata["training_data"]["sha256"]) == 64
