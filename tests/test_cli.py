@@ -6,20 +6,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from monitor.cli import main
 from storage.engine import open_database
 from storage.models import Classification, Post
-
-
-def stance(capsys, *args):
-    """Run the command; returns (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests_support import stance
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""`stance collect` end to end through the real clients against a local HTTP server."""
+
+import json
+
+from werkzeug import Response
+
+from tests_support import stance
+
+NOW = 1_754_500_000
+
+
+def hit(number: int, text: str) -> dict:
+    return {"objectID": str(44_000_000 + number), "created_at_i": NOW + number * 60, "author": f"user{number}",
+            "title": text, "url": None, "points": 3, "num_comments": 0, "_tags": ["story"]}
+
+
+def serve_algolia(httpserver, hits):
+    def handler(request):
+        newest_first = sorted(hits, key=lambda h: -h["created_at_i"])
+        floor = request.args.get("numericFilters", "")
+        if "created_at_i>" in floor:
+            bound = int(floor.split("created_at_i>")[1].split(",")[0].lstrip("="))
+            newest_first = [h for h in newest_first if h["created_at_i"] > bound]
+        body = {"hits": newest_first, "page": 0, "nbPages": 1, "nbHits": len(newest_first), "hitsPerPage": 100}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_handler(handler)
+
+
+def test_collect_a_disabled_source_by_name_incrementally(workdir, httpserver, monkeypatch, capsys):
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    hits = [hit(1, "OpenAI releases gpt-oss under Apache 2.0"), hit(2, "Show HN: my tennis app"),
+            hit(3, "Why open weights matter for gpt-oss users")]
+    serve_algolia(httpserver, hits)
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0, err
+    assert "2 new" in out and "1 off-topic skipped" in out
+
+    hits.append(hit(4, "gpt-oss-20b on a phone, open weights FTW"))
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0, err
+    assert "1 new" in out
+
+    code, out, _ = stance(capsys, "status", "--json")
+    summary = json.loads(out)
+    assert summary["by_source"] == {"hackernews": 3}
+    assert summary["last_runs"][0]["status"] == "ok"
+
+
+def test_dry_run_counts_without_reading_posts(workdir, httpserver, monkeypatch, capsys):
+    monkeypatch.setenv("X_BEARER_TOKEN", "secret-token-value")
+    monkeypatch.setenv("STANCE_X_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    httpserver.expect_request("/2/tweets/counts/recent").respond_with_json(
+        {"data": [], "meta": {"total_tweet_count": 1234}})
+    code, out, err = stance(capsys, "collect", "--source", "x", "--dry-run", "--max", "250")
+    assert code == 0, err
+    assert "1234 posts match; a run would read 250 posts in 3 requests" in out
+    assert all("/2/tweets/search" not in request.path for request, _ in httpserver.log)
+    assert "secret-token-value" not in out + err
+
+
+def test_missing_credentials_are_one_line(workdir, monkeypatch, capsys):
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    code, _, err = stance(capsys, "collect", "--source", "x")
+    assert code == 1
+    assert "X_BEARER_TOKEN" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
