@@ -107,7 +107,7 @@ def stream_bluesky(
         summary.reconnects += 1
         if max_reconnects is not None and summary.reconnects > max_reconnects:
             break
-        sleep(min(60.0, 2.0 ** failures) if failures else 1.0)
+        sleep(min(60.0, 2.0**failures) if failures else 1.0)
     return summary
 
 
@@ -116,7 +116,9 @@ def with_cursor(url: str, cursor: int | None) -> str:
     if cursor is None:
         return url
     parts = urlsplit(url)
-    params = [(key, value) for key, value in parse_qsl(parts.query) if key != "cursor"] + [("cursor", str(cursor))]
+    params = [(key, value) for key, value in parse_qsl(parts.query) if key != "cursor"] + [
+        ("cursor", str(cursor))
+    ]
     return urlunsplit(parts._replace(query=urlencode(params)))
 
 

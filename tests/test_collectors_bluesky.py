@@ -9,7 +9,14 @@ import httpx
 import pytest
 import respx
 
-from conftest_collectors import KilledAfter, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_ids
+from conftest_collectors import (
+    KilledAfter,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_ids,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.bluesky import BlueskyCollector, post_view_to_record
 from monitor.config import SourceSettings, Topic
@@ -31,8 +38,12 @@ def jwt(payload: dict) -> str:
 SESSION = {
     "did": "did:plc:tester",
     "handle": "tester.bsky.social",
-    "accessJwt": jwt({"scope": "com.atproto.appPass", "sub": "did:plc:tester", "iat": 1_700_000_000, "exp": 4_000_000_000}),
-    "refreshJwt": jwt({"scope": "com.atproto.refresh", "sub": "did:plc:tester", "iat": 1_700_000_000, "exp": 4_000_000_000}),
+    "accessJwt": jwt(
+        {"scope": "com.atproto.appPass", "sub": "did:plc:tester", "iat": 1_700_000_000, "exp": 4_000_000_000}
+    ),
+    "refreshJwt": jwt(
+        {"scope": "com.atproto.refresh", "sub": "did:plc:tester", "iat": 1_700_000_000, "exp": 4_000_000_000}
+    ),
 }
 
 
@@ -40,14 +51,21 @@ def post(number: int) -> dict:
     return {
         "uri": f"at://did:plc:author{number}/app.bsky.feed.post/3lvr{number:04d}",
         "cid": f"bafyrei{number}",
-        "author": {"did": f"did:plc:author{number}", "handle": f"author{number}.bsky.social", "displayName": f"Author {number}"},
+        "author": {
+            "did": f"did:plc:author{number}",
+            "handle": f"author{number}.bsky.social",
+            "displayName": f"Author {number}",
+        },
         "record": {
             "$type": "app.bsky.feed.post",
             "text": f"gpt-oss is out and the weights are open ({number})",
             "createdAt": f"2025-08-05T18:{number:02d}:00.000Z",
             "langs": ["en"],
         },
-        "replyCount": 0, "repostCount": 1, "likeCount": number, "quoteCount": 0,
+        "replyCount": 0,
+        "repostCount": 1,
+        "likeCount": number,
+        "quoteCount": 0,
         "indexedAt": f"2025-08-05T18:{number:02d}:01.000Z",
         "labels": [],
     }
@@ -67,8 +85,12 @@ class FakeSearch:
         if self.scripted:
             return self.scripted.pop(0)
         ordered = sorted(self.posts, key=lambda p: p["record"]["createdAt"], reverse=True)
-        ordered = [p for p in ordered if ("since" not in params or p["record"]["createdAt"] >= params["since"])]
-        ordered = [p for p in ordered if ("until" not in params or p["record"]["createdAt"] < params["until"])]
+        ordered = [
+            p for p in ordered if ("since" not in params or p["record"]["createdAt"] >= params["since"])
+        ]
+        ordered = [
+            p for p in ordered if ("until" not in params or p["record"]["createdAt"] < params["until"])
+        ]
         start = int(params.get("cursor", 0))
         chunk = ordered[start : start + self.page_size]
         body = {"posts": chunk}
@@ -82,14 +104,22 @@ class FakeSearch:
 def fake():
     search = FakeSearch([post(n) for n in range(1, 6)])
     with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        mock.post("/xrpc/com.atproto.server.createSession").mock(return_value=httpx.Response(200, json=SESSION))
+        mock.post("/xrpc/com.atproto.server.createSession").mock(
+            return_value=httpx.Response(200, json=SESSION)
+        )
         mock.get("/xrpc/app.bsky.feed.searchPosts").mock(side_effect=search)
         search.mock = mock
         yield search
 
 
 def collector(sleep: RecordingSleep | None = None, budget: int | None = None) -> BlueskyCollector:
-    return BlueskyCollector(Client(base_url=BASE), ("tester.bsky.social", "app-pass"), "gpt-oss", budget, (sleep or RecordingSleep()).policy())
+    return BlueskyCollector(
+        Client(base_url=BASE),
+        ("tester.bsky.social", "app-pass"),
+        "gpt-oss",
+        budget,
+        (sleep or RecordingSleep()).policy(),
+    )
 
 
 def test_from_settings_names_missing_credentials():
@@ -103,7 +133,11 @@ def test_logs_in_and_pages_with_cursor(fake):
     login = json.loads(fake.mock.calls[0].request.content)
     assert login == {"identifier": "tester.bsky.social", "password": "app-pass"}
     assert fake.mock.calls[1].request.headers["Authorization"] == f"Bearer {SESSION['accessJwt']}"
-    assert fake.params[0]["q"] == "gpt-oss" and fake.params[0]["sort"] == "latest" and fake.params[1]["cursor"] == "2"
+    assert (
+        fake.params[0]["q"] == "gpt-oss"
+        and fake.params[0]["sort"] == "latest"
+        and fake.params[1]["cursor"] == "2"
+    )
     assert pages[0].cursor == {"cursor": "2", "newest": "2025-08-05T18:05:00.000Z"}
     assert pages[-1].cursor == {"since": "2025-08-05T18:05:00.000Z"}
     record = post_view_to_record(pages[0].items[0])
@@ -115,7 +149,9 @@ def test_logs_in_and_pages_with_cursor(fake):
 def test_walks_back_in_windows_past_the_cap(fake):
     fake.cap = 2  # cursors stop after one page, like the real search after a few thousand hits
     pages = list(collector().fetch("gpt-oss", None, FetchWindow()))
-    assert sorted(p["uri"] for page in pages for p in page.items) == sorted(post(n)["uri"] for n in range(1, 6))
+    assert sorted(p["uri"] for page in pages for p in page.items) == sorted(
+        post(n)["uri"] for n in range(1, 6)
+    )
     assert fake.params[1]["until"] == "2025-08-05T18:04:00.000Z"
 
 
@@ -146,7 +182,11 @@ def test_budget(fake):
 
 def test_429_with_ratelimit_reset_then_success(fake):
     sleep = RecordingSleep()
-    fake.scripted.append(httpx.Response(429, json={"error": "RateLimitExceeded"}, headers={"ratelimit-reset": str(1_700_000_000 + 60)}))
+    fake.scripted.append(
+        httpx.Response(
+            429, json={"error": "RateLimitExceeded"}, headers={"ratelimit-reset": str(1_700_000_000 + 60)}
+        )
+    )
     pages = list(collector(sleep).fetch("gpt-oss", None, FetchWindow()))
     assert sum(len(p.items) for p in pages) == 5 and sleep.waits == [61.0]
 
@@ -161,16 +201,22 @@ def test_429_without_headers_is_bounded(fake):
 
 def test_5xx_and_timeout_then_success(fake):
     sleep = RecordingSleep()
-    fake.scripted.extend([httpx.Response(500, json={"error": "InternalServerError"}), httpx.Response(502, text="bad gateway")])
+    fake.scripted.extend(
+        [httpx.Response(500, json={"error": "InternalServerError"}), httpx.Response(502, text="bad gateway")]
+    )
     pages = list(collector(sleep).fetch("gpt-oss", None, FetchWindow()))
     assert sum(len(p.items) for p in pages) == 5 and sleep.waits == [2.0, 4.0]
 
 
 def test_truncated_json_and_html_are_page_errors(fake):
-    fake.scripted.append(httpx.Response(200, content=b'{"posts": [{"uri": "at:', headers={"content-type": "application/json"}))
+    fake.scripted.append(
+        httpx.Response(200, content=b'{"posts": [{"uri": "at:', headers={"content-type": "application/json"})
+    )
     [page] = collector().fetch("gpt-oss", None, FetchWindow())
     assert page.items == [] and "malformed response" in page.errors[0].reason
-    fake.scripted.append(httpx.Response(200, content=b"<html>oops</html>", headers={"content-type": "text/html"}))
+    fake.scripted.append(
+        httpx.Response(200, content=b"<html>oops</html>", headers={"content-type": "text/html"})
+    )
     [page] = collector().fetch("gpt-oss", None, FetchWindow())
     assert "no 'posts' list" in page.errors[0].reason
 
@@ -180,6 +226,9 @@ def test_bad_posts_name_the_field(fake, tmp_path):
     no_text["record"] = {"createdAt": "2025-08-05T18:08:00Z"}
     fake.posts = [no_text, {**post(9), "uri": "https://not-at"}, post(1)]
     summary = collect_query(open_test_database(tmp_path), collector(), "gpt-oss", ingest_context())
-    assert summary.new == 1 and sorted(e.reason.split(":")[0] for e in summary.errors) == ["record.text", "uri"]
+    assert summary.new == 1 and sorted(e.reason.split(":")[0] for e in summary.errors) == [
+        "record.text",
+        "uri",
+    ]
     with pytest.raises(InvalidRecord, match="author"):
         post_view_to_record({**post(1), "author": {}})

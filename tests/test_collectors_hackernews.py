@@ -10,7 +10,14 @@ import pytest
 import requests
 import responses
 
-from conftest_collectors import KilledAfter, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_ids
+from conftest_collectors import (
+    KilledAfter,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_ids,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.hackernews import HackerNewsCollector, hit_to_record
 from monitor.errors import CollectorError, RateLimited
@@ -65,7 +72,13 @@ class FakeAlgolia:
         reachable = matching[: self.cap]
         chunk = reachable[page * self.page_size : (page + 1) * self.page_size]
         pages = -(-len(reachable) // self.page_size)
-        body = {"hits": chunk, "nbHits": len(matching), "page": page, "nbPages": pages, "hitsPerPage": self.page_size}
+        body = {
+            "hits": chunk,
+            "nbHits": len(matching),
+            "page": page,
+            "nbPages": pages,
+            "hitsPerPage": self.page_size,
+        }
         return 200, {}, json.dumps(body)
 
 
@@ -80,13 +93,18 @@ def fake(monkeypatch):
 
 
 def collector(sleep: RecordingSleep | None = None, budget: int | None = None) -> HackerNewsCollector:
-    return HackerNewsCollector("gpt-oss", BASE, budget, policy=(sleep or RecordingSleep()).policy(), clock=lambda: NOW)
+    return HackerNewsCollector(
+        "gpt-oss", BASE, budget, policy=(sleep or RecordingSleep()).policy(), clock=lambda: NOW
+    )
 
 
 def test_pages_then_cursor_is_the_newest_time(fake):
     pages = list(collector().fetch("gpt-oss", None, FetchWindow()))
     assert [len(p.items) for p in pages] == [2, 2, 1]
-    assert fake.params[0]["tags"] == "(story,comment)" and fake.params[0]["numericFilters"] == f"created_at_i<={NOW}"
+    assert (
+        fake.params[0]["tags"] == "(story,comment)"
+        and fake.params[0]["numericFilters"] == f"created_at_i<={NOW}"
+    )
     assert pages[0].cursor == {"until": NOW, "page": 1, "newest": story(5)["created_at_i"]}
     assert pages[-1].cursor == {"since": story(5)["created_at_i"]}
 

@@ -8,7 +8,14 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug import Request, Response
 
-from conftest_collectors import KilledAfter, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_ids
+from conftest_collectors import (
+    KilledAfter,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_ids,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.mastodon import MastodonCollector, snowflake, status_to_record
 from monitor.config import SourceSettings, Topic
@@ -26,7 +33,7 @@ def status(number: int, host: str = "chaos.social") -> dict:
         "uri": f"https://{host}/users/u{number}/statuses/{number}",
         "url": f"https://{host}/@u{number}/{number}",
         "created_at": f"2025-08-05T12:{number:02d}:00.000Z",
-        "content": f"<p>Was haltet ihr von <a href=\"https://x\">#gptoss</a> ({number})?<br>gpt-oss ist offen</p>",
+        "content": f'<p>Was haltet ihr von <a href="https://x">#gptoss</a> ({number})?<br>gpt-oss ist offen</p>',
         "spoiler_text": "",
         "language": "de",
         "visibility": "public",
@@ -62,9 +69,13 @@ class FakeInstance:
             return self.scripted.pop(0)
         lower = int(request.args.get("since_id") or request.args.get("min_id") or 0)
         upper = int(request.args.get("max_id") or 10**30)
-        matching = sorted((s for s in self.statuses if lower < int(s["id"]) < upper), key=lambda s: -int(s["id"]))
+        matching = sorted(
+            (s for s in self.statuses if lower < int(s["id"]) < upper), key=lambda s: -int(s["id"])
+        )
         chunk = matching[: self.page_size]
-        body = {"accounts": [], "statuses": chunk, "hashtags": []} if request.path == "/api/v2/search" else chunk
+        body = (
+            {"accounts": [], "statuses": chunk, "hashtags": []} if request.path == "/api/v2/search" else chunk
+        )
         return Response(json.dumps(body), content_type="application/json")
 
 
@@ -76,9 +87,13 @@ def fake(httpserver):
     return instance
 
 
-def collector(httpserver, sleep: RecordingSleep | None = None, budget: int | None = None, token: str | None = None):
+def collector(
+    httpserver, sleep: RecordingSleep | None = None, budget: int | None = None, token: str | None = None
+):
     base = httpserver.url_for("/").rstrip("/")
-    return MastodonCollector([base], ["#gptoss"], "gpt-oss", token, budget, policy=(sleep or RecordingSleep()).policy())
+    return MastodonCollector(
+        [base], ["#gptoss"], "gpt-oss", token, budget, policy=(sleep or RecordingSleep()).policy()
+    )
 
 
 def tag_query(httpserver) -> str:
@@ -86,7 +101,9 @@ def tag_query(httpserver) -> str:
 
 
 def test_queries_include_search_only_with_a_token():
-    settings = SourceSettings("mastodon", query="gpt-oss", options={"instances": ["https://a.example"], "hashtags": ["gptoss"]})
+    settings = SourceSettings(
+        "mastodon", query="gpt-oss", options={"instances": ["https://a.example"], "hashtags": ["gptoss"]}
+    )
     assert MastodonCollector.from_settings(settings, TOPIC, {}).queries() == ["https://a.example #gptoss"]
     with_token = MastodonCollector.from_settings(settings, TOPIC, {"MASTODON_ACCESS_TOKEN": "tok"})
     assert with_token.queries() == ["https://a.example #gptoss", "https://a.example search:gpt-oss"]
@@ -102,7 +119,9 @@ def test_walks_back_with_max_id_then_stores_since_id(httpserver, fake):
     assert record.source_id == status(5)["uri"] and record.author == "u5@chaos.social"
     assert record.text == "Was haltet ihr von #gptoss (5)?\ngpt-oss ist offen"
     assert record.created_at == datetime(2025, 8, 5, 12, 5, tzinfo=timezone.utc)
-    assert status_to_record(pages[0].items[1]).author == "u4@chaos.social"  # local account: domain from its URL
+    assert (
+        status_to_record(pages[0].items[1]).author == "u4@chaos.social"
+    )  # local account: domain from its URL
 
 
 def test_second_run_only_gets_newer_posts(httpserver, fake, tmp_path):
@@ -134,14 +153,18 @@ def test_same_status_through_two_instances_is_stored_once(httpserver, fake, tmp_
     collect_query(sessions, collector(httpserver), query, ingest_context())
     # the same statuses seen from another instance carry other local ids but the same URIs
     fake.statuses = [{**s, "id": str(int(s["id"]) + 10**6)} for s in fake.statuses]
-    other = MastodonCollector([httpserver.url_for("/").rstrip("/").replace("localhost", "127.0.0.1")], ["gptoss"], None)
+    other = MastodonCollector(
+        [httpserver.url_for("/").rstrip("/").replace("localhost", "127.0.0.1")], ["gptoss"], None
+    )
     again = collect_query(sessions, other, other.queries()[0], ingest_context())
     assert again.fetched == 5 and again.new == 0
 
 
 def test_search_uses_v2_with_min_id(httpserver, fake):
     query = f"{httpserver.url_for('/').rstrip('/')} search:gpt-oss"
-    pages = list(collector(httpserver, token="tok").fetch(query, {"since_id": status(3)["id"]}, FetchWindow()))
+    pages = list(
+        collector(httpserver, token="tok").fetch(query, {"since_id": status(3)["id"]}, FetchWindow())
+    )
     assert [s["id"] for p in pages for s in p.items] == [status(5)["id"], status(4)["id"]]
     assert fake.requests[0]["path"] == "/api/v2/search" and fake.requests[0]["type"] == "statuses"
     assert fake.requests[0]["min_id"] == status(3)["id"]
@@ -157,14 +180,18 @@ def test_window_since_becomes_a_snowflake_id(httpserver, fake):
 def test_budget_stops_and_next_run_continues(httpserver, fake):
     first = list(collector(httpserver, budget=2).fetch(tag_query(httpserver), None, FetchWindow()))
     assert sum(len(p.items) for p in first) == 2
-    rest = list(collector(httpserver, budget=10).fetch(tag_query(httpserver), first[-1].cursor, FetchWindow()))
+    rest = list(
+        collector(httpserver, budget=10).fetch(tag_query(httpserver), first[-1].cursor, FetchWindow())
+    )
     assert sum(len(p.items) for p in rest) == 3 and rest[-1].cursor == {"since_id": status(5)["id"]}
 
 
 def test_429_with_reset_header_then_success(httpserver, fake):
     sleep = RecordingSleep()
     reset = datetime.fromtimestamp(1_700_000_000 + 20, tz=timezone.utc).isoformat()
-    fake.scripted.append(Response("{}", status=429, headers={"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"}))
+    fake.scripted.append(
+        Response("{}", status=429, headers={"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"})
+    )
     pages = list(collector(httpserver, sleep).fetch(tag_query(httpserver), None, FetchWindow()))
     assert sum(len(p.items) for p in pages) == 5
     assert len(sleep.waits) == 1 and 0 <= sleep.waits[0] <= 900  # bounded wait derived from the header
@@ -181,7 +208,13 @@ def test_429_without_headers_gives_up(httpserver, fake):
 def test_5xx_then_success(httpserver, fake):
     sleep = RecordingSleep()
     fake.scripted.extend([Response("down", status=502), Response("down", status=500)])
-    assert sum(len(p.items) for p in collector(httpserver, sleep).fetch(tag_query(httpserver), None, FetchWindow())) == 5
+    assert (
+        sum(
+            len(p.items)
+            for p in collector(httpserver, sleep).fetch(tag_query(httpserver), None, FetchWindow())
+        )
+        == 5
+    )
     assert sleep.waits == [2.0, 4.0]
 
 
@@ -192,7 +225,9 @@ def test_html_error_page_after_first_page_keeps_the_first(httpserver, fake, tmp_
 
     def flaky(self, request):
         if request.args.get("max_id"):
-            return Response("<html><h1>We're sorry, but something went wrong</h1></html>", content_type="text/html")
+            return Response(
+                "<html><h1>We're sorry, but something went wrong</h1></html>", content_type="text/html"
+            )
         return real(self, request)
 
     fake.__class__ = type("Flaky", (FakeInstance,), {"__call__": flaky})
@@ -206,8 +241,13 @@ def test_malformed_statuses_are_item_errors(httpserver, fake, tmp_path):
     del broken["uri"]
     no_date = {**status(9), "created_at": "not a date"}
     fake.statuses = [broken, no_date, status(1)]
-    summary = collect_query(open_test_database(tmp_path), collector(httpserver), tag_query(httpserver), ingest_context())
-    assert summary.new == 1 and sorted(e.reason.split(":")[0] for e in summary.errors) == ["created_at", "uri"]
+    summary = collect_query(
+        open_test_database(tmp_path), collector(httpserver), tag_query(httpserver), ingest_context()
+    )
+    assert summary.new == 1 and sorted(e.reason.split(":")[0] for e in summary.errors) == [
+        "created_at",
+        "uri",
+    ]
 
 
 def test_boosts_use_the_boosted_status():

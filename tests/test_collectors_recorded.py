@@ -22,7 +22,9 @@ from monitor.collectors.x import XCollector, build_client
 from monitor.records import InvalidRecord, PostRecord
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "collector-fixtures"
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared recorded responses not found at {SHARED}")
+pytestmark = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"shared recorded responses not found at {SHARED}"
+)
 
 
 def load(path: Path) -> Any:
@@ -109,7 +111,9 @@ def test_every_recorded_mastodon_status():
             for node in walk(body):
                 if not ("uri" in node and "content" in node and "account" in node):
                     continue
-                if not (node.get("content") or node.get("spoiler_text") or isinstance(node.get("reblog"), dict)):
+                if not (
+                    node.get("content") or node.get("spoiler_text") or isinstance(node.get("reblog"), dict)
+                ):
                     continue  # media-only statuses have no text to analyse
                 record = status_to_record(node)
                 check(record, "mastodon")
@@ -171,6 +175,8 @@ def test_every_recorded_bluesky_post():
                 record = post_view_to_record(view)
                 check(record, "bluesky")
                 assert record.source_id == view["uri"] and record.author == view["author"]["handle"]
-                assert record.url.startswith("https://bsky.app/profile/") and record.url.endswith(view["uri"].rsplit("/", 1)[-1])
+                assert record.url.startswith("https://bsky.app/profile/") and record.url.endswith(
+                    view["uri"].rsplit("/", 1)[-1]
+                )
                 parsed += 1
     assert parsed >= 100

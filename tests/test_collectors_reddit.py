@@ -10,7 +10,14 @@ import prawcore
 import pytest
 import responses
 
-from conftest_collectors import KilledAfter, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_ids
+from conftest_collectors import (
+    KilledAfter,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_ids,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.reddit import RedditCollector, build_client, thing_to_record
 from monitor.config import SourceSettings, Topic
@@ -27,10 +34,17 @@ def submission(number: int) -> dict:
     return {
         "kind": "t3",
         "data": {
-            "id": f"1mi{number:03d}", "name": f"t3_1mi{number:03d}", "subreddit": "LocalLLaMA",
-            "title": f"gpt-oss-120b benchmarks ({number})", "selftext": "Open weights at last.",
-            "author": f"redditor{number}", "author_fullname": f"t2_{number}", "created_utc": T0 + number * 60,
-            "score": 10 + number, "num_comments": 3, "permalink": f"/r/LocalLLaMA/comments/1mi{number:03d}/gptoss/",
+            "id": f"1mi{number:03d}",
+            "name": f"t3_1mi{number:03d}",
+            "subreddit": "LocalLLaMA",
+            "title": f"gpt-oss-120b benchmarks ({number})",
+            "selftext": "Open weights at last.",
+            "author": f"redditor{number}",
+            "author_fullname": f"t2_{number}",
+            "created_utc": T0 + number * 60,
+            "score": 10 + number,
+            "num_comments": 3,
+            "permalink": f"/r/LocalLLaMA/comments/1mi{number:03d}/gptoss/",
             "over_18": False,
         },
     }
@@ -40,9 +54,14 @@ def comment_thing(number: int) -> dict:
     return {
         "kind": "t1",
         "data": {
-            "id": f"n{number}", "name": f"t1_n{number}", "body": "OpenAI finally shipped open weights",
-            "author": "[deleted]", "created_utc": T0 + number * 60, "score": 1,
-            "permalink": f"/r/LocalLLaMA/comments/1mi001/gptoss/n{number}/", "link_id": "t3_1mi001",
+            "id": f"n{number}",
+            "name": f"t1_n{number}",
+            "body": "OpenAI finally shipped open weights",
+            "author": "[deleted]",
+            "created_utc": T0 + number * 60,
+            "score": 1,
+            "permalink": f"/r/LocalLLaMA/comments/1mi001/gptoss/n{number}/",
+            "link_id": "t3_1mi001",
         },
     }
 
@@ -64,7 +83,11 @@ class FakeReddit:
             start = [t["data"]["name"] for t in ordered].index(params["after"]) + 1
         chunk = ordered[start : start + self.page_size]
         after = chunk[-1]["data"]["name"] if chunk and start + self.page_size < len(ordered) else None
-        return 200, {}, json.dumps({"kind": "Listing", "data": {"after": after, "children": chunk, "before": None}})
+        return (
+            200,
+            {},
+            json.dumps({"kind": "Listing", "data": {"after": after, "children": chunk, "before": None}}),
+        )
 
 
 @pytest.fixture
@@ -73,21 +96,32 @@ def fake(monkeypatch):
     monkeypatch.setattr(prawcore.sessions.FiniteRetryStrategy, "_sleep_seconds", lambda self: None)
     reddit = FakeReddit([submission(n) for n in range(1, 6)])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{BASE}/api/v1/access_token", json={"access_token": "tok", "token_type": "bearer", "expires_in": 3600, "scope": "*"})
-        mock.add_callback(responses.GET, re.compile(rf"{BASE}/r/LocalLLaMA/(search|comments).*"), callback=reddit)
+        mock.post(
+            f"{BASE}/api/v1/access_token",
+            json={"access_token": "tok", "token_type": "bearer", "expires_in": 3600, "scope": "*"},
+        )
+        mock.add_callback(
+            responses.GET, re.compile(rf"{BASE}/r/LocalLLaMA/(search|comments).*"), callback=reddit
+        )
         yield reddit
 
 
 def collector(sleep: RecordingSleep | None = None, budget: int | None = None) -> RedditCollector:
     client = build_client("id", "secret", "stance-monitor tests", BASE)
-    return RedditCollector(client, ["LocalLLaMA"], "gpt-oss", budget, policy=(sleep or RecordingSleep()).policy())
+    return RedditCollector(
+        client, ["LocalLLaMA"], "gpt-oss", budget, policy=(sleep or RecordingSleep()).policy()
+    )
 
 
 def test_from_settings_names_missing_credentials():
     with pytest.raises(CollectorError, match="REDDIT_CLIENT_SECRET"):
-        RedditCollector.from_settings(SourceSettings("reddit", options={"subreddits": ["x"]}), TOPIC, {"REDDIT_CLIENT_ID": "a"})
+        RedditCollector.from_settings(
+            SourceSettings("reddit", options={"subreddits": ["x"]}), TOPIC, {"REDDIT_CLIENT_ID": "a"}
+        )
     built = RedditCollector.from_settings(
-        SourceSettings("reddit", query="q", options={"subreddits": ["OpenAI"]}), TOPIC, {"REDDIT_CLIENT_ID": "a", "REDDIT_CLIENT_SECRET": "b"}
+        SourceSettings("reddit", query="q", options={"subreddits": ["OpenAI"]}),
+        TOPIC,
+        {"REDDIT_CLIENT_ID": "a", "REDDIT_CLIENT_SECRET": "b"},
     )
     assert built.queries() == ["r/OpenAI search", "r/OpenAI comments"]
 
@@ -126,7 +160,11 @@ def test_comments_listing(fake):
     [page] = list(collector().fetch("r/LocalLLaMA comments", None, FetchWindow()))
     record = thing_to_record(page.items[0])
     assert fake.params[0]["path"] == "/r/LocalLLaMA/comments"
-    assert record.source_id == "t1_n2" and record.author is None and record.url.startswith("https://www.reddit.com/r/")
+    assert (
+        record.source_id == "t1_n2"
+        and record.author is None
+        and record.url.startswith("https://www.reddit.com/r/")
+    )
 
 
 def test_budget(fake):

@@ -8,7 +8,14 @@ import pytest
 import requests
 import responses
 
-from conftest_collectors import FIXTURES, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_posts
+from conftest_collectors import (
+    FIXTURES,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_posts,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.rss import RSSCollector, entry_to_record
 from monitor.config import SourceSettings, Topic
@@ -38,7 +45,9 @@ def mock():
 def test_from_settings_needs_feeds():
     with pytest.raises(CollectorError, match="feeds"):
         RSSCollector.from_settings(SourceSettings("rss", options={"feeds": []}), TOPIC, {})
-    assert RSSCollector.from_settings(SourceSettings("rss", options={"feeds": [RSS_URL]}), TOPIC, {}).queries() == [RSS_URL]
+    assert RSSCollector.from_settings(
+        SourceSettings("rss", options={"feeds": [RSS_URL]}), TOPIC, {}
+    ).queries() == [RSS_URL]
 
 
 def test_rss_entries_become_records(mock):
@@ -48,7 +57,11 @@ def test_rss_entries_become_records(mock):
     first = records[0]
     assert first.source_id == "news.example.de-1001"
     assert first.created_at == datetime(2025, 8, 5, 17, 0, tzinfo=timezone.utc)
-    assert first.text.startswith("OpenAI veröffentlicht gpt-oss") and "Apache 2.0" in first.text and "<b>" not in first.text
+    assert (
+        first.text.startswith("OpenAI veröffentlicht gpt-oss")
+        and "Apache 2.0" in first.text
+        and "<b>" not in first.text
+    )
     assert first.author == "Redaktion KI" and first.lang_hint == "de" and first.url.endswith("/gpt-oss")
     undated = [r for r in records if r.url.endswith("/llama")][0]
     assert undated.source_id == "https://news.example.de/artikel/llama"  # no guid: the link is the id
@@ -59,8 +72,14 @@ def test_atom_content_and_author(mock):
     mock.get(ATOM_URL, body=(FIXTURES / "blog.atom.xml").read_bytes(), content_type="application/atom+xml")
     [page] = collector().fetch(ATOM_URL, None, FetchWindow())
     records = sorted((entry_to_record(raw) for raw in page.items), key=lambda r: r.created_at)
-    assert [r.created_at.isoformat() for r in records] == ["2025-01-21T08:00:00+00:00", "2025-08-07T11:00:00+00:00"]
-    assert records[1].text == "Why open weights matter after gpt-oss\n\nOpenAI's open-weight release changes the debate."
+    assert [r.created_at.isoformat() for r in records] == [
+        "2025-01-21T08:00:00+00:00",
+        "2025-08-07T11:00:00+00:00",
+    ]
+    assert (
+        records[1].text
+        == "Why open weights matter after gpt-oss\n\nOpenAI's open-weight release changes the debate."
+    )
     assert records[1].author == "Jane Analyst" and records[1].lang_hint == "en"
 
 

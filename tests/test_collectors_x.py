@@ -8,7 +8,14 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug import Request, Response
 
-from conftest_collectors import KilledAfter, RecordingSleep, ingest_context, open_test_database, stored_cursor, stored_ids
+from conftest_collectors import (
+    KilledAfter,
+    RecordingSleep,
+    ingest_context,
+    open_test_database,
+    stored_cursor,
+    stored_ids,
+)
 from monitor.collectors import FetchWindow
 from monitor.collectors.x import XCollector, build_client, rebase
 from monitor.config import SourceSettings, Topic
@@ -51,7 +58,9 @@ class FakeSearch:
         chunk = matching[start : start + self.page_size]
         body = {
             "data": chunk,
-            "includes": {"users": [{"id": str(100 + i), "username": f"user{i}", "name": f"User {i}"} for i in range(3)]},
+            "includes": {
+                "users": [{"id": str(100 + i), "username": f"user{i}", "name": f"User {i}"} for i in range(3)]
+            },
             "meta": {"result_count": len(chunk)},
         }
         if chunk:
@@ -76,7 +85,10 @@ def collector(httpserver, sleep: RecordingSleep | None = None, budget: int | Non
 
 
 def test_rebase_keeps_path_and_query():
-    assert rebase("https://api.twitter.com/2/tweets?x=1", "http://127.0.0.1:9/prefix/") == "http://127.0.0.1:9/prefix/2/tweets?x=1"
+    assert (
+        rebase("https://api.twitter.com/2/tweets?x=1", "http://127.0.0.1:9/prefix/")
+        == "http://127.0.0.1:9/prefix/2/tweets?x=1"
+    )
 
 
 def test_from_settings_names_the_missing_token():
@@ -151,7 +163,9 @@ def test_429_without_reset_backs_off_and_gives_up(httpserver, fake):
 
 def test_reset_too_far_away_raises_without_sleeping(httpserver, fake):
     sleep = RecordingSleep()
-    fake.scripted.append(Response("{}", status=429, headers={"x-rate-limit-reset": str(1_700_000_000 + 5000)}))
+    fake.scripted.append(
+        Response("{}", status=429, headers={"x-rate-limit-reset": str(1_700_000_000 + 5000)})
+    )
     with pytest.raises(RateLimited, match="5001"):
         list(collector(httpserver, sleep).fetch(QUERY, None, FetchWindow()))
     assert sleep.waits == []
@@ -210,10 +224,15 @@ def test_count_uses_the_counts_endpoint(httpserver):
 
     def counts(request):
         seen.append(dict(request.args))
-        return Response(json.dumps({"data": [], "meta": {"total_tweet_count": 1234}}), content_type="application/json")
+        return Response(
+            json.dumps({"data": [], "meta": {"total_tweet_count": 1234}}), content_type="application/json"
+        )
 
     httpserver.expect_request("/2/tweets/counts/recent").respond_with_handler(counts)
-    assert collector(httpserver).count(QUERY, FetchWindow(since=datetime(2025, 8, 1, tzinfo=timezone.utc))) == 1234
+    assert (
+        collector(httpserver).count(QUERY, FetchWindow(since=datetime(2025, 8, 1, tzinfo=timezone.utc)))
+        == 1234
+    )
     assert seen[0]["granularity"] == "day" and seen[0]["start_time"] == "2025-08-01T00:00:00Z"
 
 

@@ -1,10 +1,9 @@
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from classifiers.language import LanguageDetector
-from monitor.collectors import FetchWindow, ItemError, Page
+from monitor.collectors import Page
 from monitor.pipeline import IngestContext, classify_pending, collect_query, ingest
 from monitor.records import InvalidRecord, PostRecord
 from storage import queries

@@ -20,9 +20,17 @@ def create_event(number: int, text: str = "gpt-oss weights are open") -> dict:
         "time_us": 1_754_420_000_000_000 + number,
         "kind": "commit",
         "commit": {
-            "rev": f"3lvr{number}", "operation": "create", "collection": "app.bsky.feed.post",
-            "rkey": f"3lvrkey{number}", "cid": f"bafy{number}",
-            "record": {"$type": "app.bsky.feed.post", "text": f"{text} #{number}", "createdAt": "2025-08-05T19:00:00.000Z", "langs": ["en"]},
+            "rev": f"3lvr{number}",
+            "operation": "create",
+            "collection": "app.bsky.feed.post",
+            "rkey": f"3lvrkey{number}",
+            "cid": f"bafy{number}",
+            "record": {
+                "$type": "app.bsky.feed.post",
+                "text": f"{text} #{number}",
+                "createdAt": "2025-08-05T19:00:00.000Z",
+                "langs": ["en"],
+            },
         },
     }
 
@@ -32,8 +40,12 @@ EVENTS = [
     create_event(2, "nothing about the topic"),
     {"did": "did:plc:x", "time_us": 1_754_420_000_000_003, "kind": "identity", "identity": {}},
     create_event(4),
-    {"did": "did:plc:user1", "time_us": 1_754_420_000_000_005, "kind": "commit",
-     "commit": {"operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3lvrkey1"}},
+    {
+        "did": "did:plc:user1",
+        "time_us": 1_754_420_000_000_005,
+        "kind": "commit",
+        "commit": {"operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3lvrkey1"},
+    },
     create_event(6),
 ]
 
@@ -81,7 +93,9 @@ def jetstream():
 def test_keeps_matching_posts_and_stores_the_cursor(jetstream, tmp_path):
     server = jetstream()
     sessions = open_test_database(tmp_path)
-    summary = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, batch_size=2, sleep=lambda s: None)
+    summary = stream_bluesky(
+        sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, batch_size=2, sleep=lambda s: None
+    )
     assert summary.events == 6 and summary.matched == 3 and summary.new == 3
     assert [p.source_id for p in stored_posts(sessions, "bluesky")] == [
         f"at://did:plc:user{n}/app.bsky.feed.post/3lvrkey{n}" for n in (1, 4, 6)
@@ -93,7 +107,9 @@ def test_reconnects_with_the_last_cursor_and_loses_nothing(jetstream, tmp_path):
     server = jetstream(drop_after=2)
     sessions = open_test_database(tmp_path)
     waits = []
-    summary = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=7, batch_size=1, sleep=waits.append)
+    summary = stream_bluesky(
+        sessions, ingest_context(("gpt-oss",)), server.url, max_events=7, batch_size=1, sleep=waits.append
+    )
     assert summary.reconnects >= 1 and waits
     assert server.cursors[0] is None and server.cursors[1] == str(EVENTS[1]["time_us"])
     assert len(stored_posts(sessions, "bluesky")) == 3  # the overlap event is deduplicated
@@ -102,26 +118,38 @@ def test_reconnects_with_the_last_cursor_and_loses_nothing(jetstream, tmp_path):
 def test_resumes_from_the_stored_cursor_on_restart(jetstream, tmp_path):
     server = jetstream()
     sessions = open_test_database(tmp_path)
-    stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=2, batch_size=1, sleep=lambda s: None)
+    stream_bluesky(
+        sessions, ingest_context(("gpt-oss",)), server.url, max_events=2, batch_size=1, sleep=lambda s: None
+    )
     assert stored_cursor(sessions, "bluesky", "jetstream") == {"time_us": EVENTS[1]["time_us"]}
-    again = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=5, sleep=lambda s: None)
+    again = stream_bluesky(
+        sessions, ingest_context(("gpt-oss",)), server.url, max_events=5, sleep=lambda s: None
+    )
     assert server.cursors[-1] == str(EVENTS[1]["time_us"]) and again.new == 2
 
 
 def test_connection_refused_backs_off_and_stops(tmp_path):
     sessions = open_test_database(tmp_path)
     waits = []
-    summary = stream_bluesky(sessions, ingest_context(), "ws://127.0.0.1:9/subscribe", max_reconnects=3, sleep=waits.append)
+    summary = stream_bluesky(
+        sessions, ingest_context(), "ws://127.0.0.1:9/subscribe", max_reconnects=3, sleep=waits.append
+    )
     assert summary.events == 0 and waits == [2.0, 4.0, 8.0]
 
 
 def test_with_cursor_replaces_an_existing_one():
-    assert with_cursor("wss://h/subscribe?wantedCollections=a&cursor=1", 5) == "wss://h/subscribe?wantedCollections=a&cursor=5"
+    assert (
+        with_cursor("wss://h/subscribe?wantedCollections=a&cursor=1", 5)
+        == "wss://h/subscribe?wantedCollections=a&cursor=5"
+    )
 
 
 def test_event_to_record_fields_and_errors():
     record = event_to_record(create_event(4))
-    assert record.author == "did:plc:user4" and record.url == "https://bsky.app/profile/did:plc:user4/post/3lvrkey4"
+    assert (
+        record.author == "did:plc:user4"
+        and record.url == "https://bsky.app/profile/did:plc:user4/post/3lvrkey4"
+    )
     assert record.created_at.isoformat() == "2025-08-05T19:00:00+00:00"
     broken = create_event(5)
     del broken["commit"]["record"]["text"]

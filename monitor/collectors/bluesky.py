@@ -48,14 +48,20 @@ class BlueskyCollector:
         self._logged_in = False
 
     @classmethod
-    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> BlueskyCollector:
+    def from_settings(
+        cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
+    ) -> BlueskyCollector:
         for variable in (HANDLE_ENV, PASSWORD_ENV):
             if not environ.get(variable):
-                raise CollectorError(f"bluesky: {variable} is not set (search needs a login; use an app password)")
+                raise CollectorError(
+                    f"bluesky: {variable} is not set (search needs a login; use an app password)"
+                )
         if not settings.query:
             raise CollectorError("bluesky: [sources.bluesky] query is empty")
         client = Client(base_url=settings.base_url) if settings.base_url else Client()
-        return cls(client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run)
+        return cls(
+            client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run
+        )
 
     def queries(self) -> list[str]:
         return [self.query]
@@ -78,7 +84,10 @@ class BlueskyCollector:
                 return
             if not isinstance(content, Mapping) or not isinstance(content.get("posts"), list):
                 preview = content[:200] if isinstance(content, (bytes, str)) else repr(content)[:200]
-                yield Page(items=[], errors=[ItemError(position, "unexpected response: no 'posts' list", str(preview))])
+                yield Page(
+                    items=[],
+                    errors=[ItemError(position, "unexpected response: no 'posts' list", str(preview))],
+                )
                 return
             posts = content["posts"]
             times = [t for t in (sort_time(post) for post in posts) if t]
@@ -93,7 +102,11 @@ class BlueskyCollector:
             else:
                 until = search_cursor = None
             done = until is None and search_cursor is None
-            page_cursor = {"since": newest} if done else {"since": since, "until": until, "cursor": search_cursor, "newest": newest}
+            page_cursor = (
+                {"since": newest}
+                if done
+                else {"since": since, "until": until, "cursor": search_cursor, "newest": newest}
+            )
             yield Page(
                 items=posts,
                 cursor={key: value for key, value in page_cursor.items() if value is not None},
@@ -123,7 +136,9 @@ class BlueskyCollector:
         )
         # invoke_query hands back the JSON as sent, so one odd post cannot fail the whole page's validation.
         response = call_with_retries(
-            lambda: self.client.invoke_query("app.bsky.feed.searchPosts", params=params, output_encoding="application/json"),
+            lambda: self.client.invoke_query(
+                "app.bsky.feed.searchPosts", params=params, output_encoding="application/json"
+            ),
             self.policy,
             classifier(self.policy.clock),
             "bluesky searchPosts",
@@ -140,7 +155,11 @@ def classifier(clock: Callable[[], float]) -> Callable[[BaseException], Retry | 
             return Retry(rate_limited=True, reset_at=clock() + after if after is not None else None)
         if isinstance(exc, at_errors.NetworkError):  # timeouts, connection errors, 502
             return Retry()
-        if isinstance(exc, at_errors.RequestException) and exc.response is not None and exc.response.status_code >= 500:
+        if (
+            isinstance(exc, at_errors.RequestException)
+            and exc.response is not None
+            and exc.response.status_code >= 500
+        ):
             return Retry()
         return None
 
@@ -191,7 +210,12 @@ def post_view_to_record(raw: Any) -> PostRecord:
     if not handle:
         raise InvalidRecord("author.handle: missing")
     langs = record.get("langs")
-    counts = (("likeCount", "likes"), ("repostCount", "reposts"), ("replyCount", "replies"), ("quoteCount", "quotes"))
+    counts = (
+        ("likeCount", "likes"),
+        ("repostCount", "reposts"),
+        ("replyCount", "replies"),
+        ("quoteCount", "quotes"),
+    )
     return PostRecord(
         source="bluesky",
         source_id=uri,

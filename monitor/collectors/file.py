@@ -45,7 +45,9 @@ class FileCollector:
         self.paths = paths
 
     @classmethod
-    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> FileCollector:
+    def from_settings(
+        cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
+    ) -> FileCollector:
         paths = settings.options.get("paths", [DEMO])
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ConfigError(f"[sources.file] paths: expected a list of file paths, got {paths!r}")
@@ -88,7 +90,10 @@ def _jsonl_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield position, ItemError(position, f"invalid UTF-8 at byte {exc.start}", line.decode("utf-8", "replace"))
+            yield (
+                position,
+                ItemError(position, f"invalid UTF-8 at byte {exc.start}", line.decode("utf-8", "replace")),
+            )
             continue
         try:
             obj = json.loads(text)
@@ -121,7 +126,10 @@ def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or "text" not in reader.fieldnames:
         found = ", ".join(reader.fieldnames or []) or "nothing"
-        yield f"{path.name}:1", ItemError(f"{path.name}:1", f"header: expected a 'text' column, found {found}")
+        yield (
+            f"{path.name}:1",
+            ItemError(f"{path.name}:1", f"header: expected a 'text' column, found {found}"),
+        )
         return
     while True:
         try:

@@ -90,7 +90,11 @@ class HackerNewsCollector:
                 yield Page(items=[], errors=[ItemError(position, problem, response.text[:500])])
                 return
             hits = body["hits"]
-            times = [hit["created_at_i"] for hit in hits if isinstance(hit, dict) and isinstance(hit.get("created_at_i"), int)]
+            times = [
+                hit["created_at_i"]
+                for hit in hits
+                if isinstance(hit, dict) and isinstance(hit.get("created_at_i"), int)
+            ]
             newest = max([t for t in (newest, *times) if isinstance(t, int)], default=None)
             read += len(hits)
             next_position = next_page(body, until, page_number, times)

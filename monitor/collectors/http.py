@@ -91,7 +91,9 @@ def _rate_limit_delay(reset_at: float | None, tries: int, policy: RetryPolicy, w
     # One second of slack: reset times are whole seconds and clocks drift.
     delay = max(0.0, reset_at - policy.clock()) + 1.0
     if delay > policy.max_wait:
-        raise RateLimited(f"{what}: rate limited for another {delay:.0f} s (more than {policy.max_wait:.0f} s)", reset_at)
+        raise RateLimited(
+            f"{what}: rate limited for another {delay:.0f} s (more than {policy.max_wait:.0f} s)", reset_at
+        )
     return delay
 
 

@@ -23,7 +23,15 @@ from mastodon import (
 )
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import DEFAULT_TIMEOUT, USER_AGENT, Retry, RetryPolicy, call_with_retries, html_to_text, post_budget
+from monitor.collectors.http import (
+    DEFAULT_TIMEOUT,
+    USER_AGENT,
+    Retry,
+    RetryPolicy,
+    call_with_retries,
+    html_to_text,
+    post_budget,
+)
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.records import InvalidRecord, PostRecord
@@ -58,12 +66,16 @@ class MastodonCollector:
         self._clients: dict[str, Mastodon] = {}
 
     @classmethod
-    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> MastodonCollector:
+    def from_settings(
+        cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
+    ) -> MastodonCollector:
         instances = [settings.base_url] if settings.base_url else settings.options.get("instances", [])
         hashtags = settings.options.get("hashtags", [])
         for key, value in (("instances", instances), ("hashtags", hashtags)):
             if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-                raise CollectorError(f"mastodon: [sources.mastodon] {key}: expected a list of strings, got {value!r}")
+                raise CollectorError(
+                    f"mastodon: [sources.mastodon] {key}: expected a list of strings, got {value!r}"
+                )
         if not instances:
             raise CollectorError("mastodon: [sources.mastodon] instances is empty")
         token = environ.get(TOKEN_ENV) or None
@@ -90,14 +102,21 @@ class MastodonCollector:
         for number in range(1, 1_000_000):
             request = self._request(api, what, since_id, max_id)
             try:
-                statuses = call_with_retries(request, self.policy, _classifier(api, self.policy), f"mastodon {query}")
+                statuses = call_with_retries(
+                    request, self.policy, _classifier(api, self.policy), f"mastodon {query}"
+                )
             except MastodonAPIError as exc:
                 if isinstance(exc, MastodonServerError) or "parse" not in str(exc):
                     raise
-                yield Page(items=[], errors=[ItemError(f"{query} page {number}", f"malformed response: {str(exc)[:300]}")])
+                yield Page(
+                    items=[],
+                    errors=[ItemError(f"{query} page {number}", f"malformed response: {str(exc)[:300]}")],
+                )
                 return
             if not isinstance(statuses, list):
-                yield Page(items=[], errors=[ItemError(f"{query} page {number}", "unexpected response: not a list")])
+                yield Page(
+                    items=[], errors=[ItemError(f"{query} page {number}", "unexpected response: not a list")]
+                )
                 return
             items = [plain_json(status) for status in statuses]
             ids = [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id") is not None]
@@ -109,7 +128,9 @@ class MastodonCollector:
             read += len(items)
             yield Page(
                 items=items,
-                cursor=_without_none({"since_id": state.get("since_id"), "max_id": max_id, "newest_id": newest}),
+                cursor=_without_none(
+                    {"since_id": state.get("since_id"), "max_id": max_id, "newest_id": newest}
+                ),
                 positions=[f"{query} page {number} status {i + 1}" for i in range(len(items))],
             )
             if budget is not None and read >= budget:
@@ -132,7 +153,9 @@ class MastodonCollector:
             )
             # Mastodon.py 2.x takes mastodon_version but leaves the parsed version at 1.0.0, which makes
             # search with min_id/max_id fail its "needs 2.8.0" check; set what the assumed version means.
-            client.mastodon_major, client.mastodon_minor, client.mastodon_patch = map(int, ASSUMED_VERSION.split("."))
+            client.mastodon_major, client.mastodon_minor, client.mastodon_patch = map(
+                int, ASSUMED_VERSION.split(".")
+            )
             self._clients[instance] = client
         return self._clients[instance]
 
@@ -220,7 +243,11 @@ def status_to_record(raw: Any) -> PostRecord:
         lang_hint=status.get("language") or None,
         metrics={
             ours: status[theirs]
-            for theirs, ours in (("favourites_count", "likes"), ("reblogs_count", "reposts"), ("replies_count", "replies"))
+            for theirs, ours in (
+                ("favourites_count", "likes"),
+                ("reblogs_count", "reposts"),
+                ("replies_count", "replies"),
+            )
             if isinstance(status.get(theirs), int)
         },
         raw=dict(raw),

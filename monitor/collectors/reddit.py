@@ -15,7 +15,14 @@ import praw
 import prawcore
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import USER_AGENT, Retry, RetryPolicy, call_with_retries, post_budget, reset_from_headers
+from monitor.collectors.http import (
+    USER_AGENT,
+    Retry,
+    RetryPolicy,
+    call_with_retries,
+    post_budget,
+    reset_from_headers,
+)
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.records import InvalidRecord, PostRecord
@@ -45,14 +52,26 @@ class RedditCollector:
         self.policy = policy
 
     @classmethod
-    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> RedditCollector:
+    def from_settings(
+        cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
+    ) -> RedditCollector:
         for variable in (ID_ENV, SECRET_ENV):
             if not environ.get(variable):
-                raise CollectorError(f"reddit: {variable} is not set (create a 'script' app at reddit.com/prefs/apps)")
+                raise CollectorError(
+                    f"reddit: {variable} is not set (create a 'script' app at reddit.com/prefs/apps)"
+                )
         subreddits = settings.options.get("subreddits", [])
-        if not isinstance(subreddits, list) or not subreddits or not all(isinstance(s, str) and s for s in subreddits):
-            raise CollectorError(f"reddit: [sources.reddit] subreddits: expected a list of names, got {subreddits!r}")
-        reddit = build_client(environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT, settings.base_url)
+        if (
+            not isinstance(subreddits, list)
+            or not subreddits
+            or not all(isinstance(s, str) and s for s in subreddits)
+        ):
+            raise CollectorError(
+                f"reddit: [sources.reddit] subreddits: expected a list of names, got {subreddits!r}"
+            )
+        reddit = build_client(
+            environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT, settings.base_url
+        )
         return cls(reddit, subreddits, settings.query, settings.max_posts_per_run)
 
     def queries(self) -> list[str]:
@@ -63,7 +82,10 @@ class RedditCollector:
         subreddit, _, kind = query.partition(" ")
         state = dict(cursor or {})
         since = state.get("since")
-        lower = max([t for t in (since, window.since.timestamp() if window.since else None) if t is not None], default=None)
+        lower = max(
+            [t for t in (since, window.since.timestamp() if window.since else None) if t is not None],
+            default=None,
+        )
         upper = window.until.timestamp() if window.until else None
         newest, after = state.get("newest", since), state.get("after")
         budget = post_budget(window.limit, self.max_posts_per_run)
@@ -78,21 +100,36 @@ class RedditCollector:
                     f"reddit {query}",
                 )
             except prawcore.BadJSON as exc:
-                yield Page(items=[], errors=[ItemError(f"{query} page {number}", "malformed response: not JSON", exc.response.text[:500])])
+                yield Page(
+                    items=[],
+                    errors=[
+                        ItemError(
+                            f"{query} page {number}", "malformed response: not JSON", exc.response.text[:500]
+                        )
+                    ],
+                )
                 return
             children, after_next, problem = parse_listing(listing)
             if problem:
-                yield Page(items=[], errors=[ItemError(f"{query} page {number}", problem, str(listing)[:500])])
+                yield Page(
+                    items=[], errors=[ItemError(f"{query} page {number}", problem, str(listing)[:500])]
+                )
                 return
             times = [created_utc(child) for child in children]
             # Stop at the first item older than the cursor; items from the same second come again and are
             # dropped as duplicates on insert.
             reached_cursor = lower is not None and any(t is not None and t < lower for t in times)
-            items = [c for c, t in zip(children, times) if (lower is None or t is None or t >= lower) and (upper is None or t is None or t < upper)]
+            items = [
+                c
+                for c, t in zip(children, times)
+                if (lower is None or t is None or t >= lower) and (upper is None or t is None or t < upper)
+            ]
             newest = max([t for t in (newest, *times) if t is not None], default=None)
             read += len(items)
             done = reached_cursor or not after_next
-            page_cursor = {"since": newest} if done else {"since": since, "after": after_next, "newest": newest}
+            page_cursor = (
+                {"since": newest} if done else {"since": since, "after": after_next, "newest": newest}
+            )
             yield Page(
                 items=items,
                 cursor={key: value for key, value in page_cursor.items() if value is not None},
@@ -117,7 +154,11 @@ class RedditCollector:
 
 def parse_listing(listing: Any) -> tuple[list[Any], str | None, str | None]:
     """(children, next ``after``, problem) of a Listing; problem names what is wrong with the shape."""
-    if not isinstance(listing, Mapping) or listing.get("kind") != "Listing" or not isinstance(listing.get("data"), Mapping):
+    if (
+        not isinstance(listing, Mapping)
+        or listing.get("kind") != "Listing"
+        or not isinstance(listing.get("data"), Mapping)
+    ):
         return [], None, "unexpected response: not a Listing"
     children = listing["data"].get("children")
     if not isinstance(children, list):

@@ -46,7 +46,9 @@ class RSSCollector:
         self.policy = policy
 
     @classmethod
-    def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> RSSCollector:
+    def from_settings(
+        cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
+    ) -> RSSCollector:
         feeds = settings.options.get("feeds", [])
         if not isinstance(feeds, list) or not all(isinstance(feed, str) and feed for feed in feeds):
             raise CollectorError(f"rss: [sources.rss] feeds: expected a list of feed URLs, got {feeds!r}")
@@ -59,16 +61,24 @@ class RSSCollector:
 
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
         response = get(self.session, query, self.policy)
-        parsed = feedparser.parse(response.content, response_headers={k.lower(): v for k, v in response.headers.items()})
+        parsed = feedparser.parse(
+            response.content, response_headers={k.lower(): v for k, v in response.headers.items()}
+        )
         if not parsed.entries and (parsed.bozo or not parsed.version):
-            reason = f"not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no entries, no feed element'})"
+            reason = (
+                f"not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no entries, no feed element'})"
+            )
             yield Page(items=[], errors=[ItemError(query, reason, response.text[:500])])
             return
         feed = parsed.feed
         fetched_at = datetime.now(timezone.utc).replace(microsecond=0)
         raws = [entry_to_raw(entry, query, feed, fetched_at) for entry in parsed.entries]
-        taken, cursor_state = select_new(raws, cursor, window, post_budget(window.limit, self.max_posts_per_run))
-        yield Page(items=taken, cursor=cursor_state, positions=[f"{query} entry {raw['position']}" for raw in taken])
+        taken, cursor_state = select_new(
+            raws, cursor, window, post_budget(window.limit, self.max_posts_per_run)
+        )
+        yield Page(
+            items=taken, cursor=cursor_state, positions=[f"{query} entry {raw['position']}" for raw in taken]
+        )
 
     def to_post(self, raw: Any) -> PostRecord:
         return entry_to_record(raw)
@@ -91,7 +101,11 @@ def select_new(
             return False
         if not raw.get("dated"):
             return True
-        return (newest is None or moment >= newest) and (since is None or moment >= since) and (until is None or moment < until)
+        return (
+            (newest is None or moment >= newest)
+            and (since is None or moment >= since)
+            and (until is None or moment < until)
+        )
 
     fresh = sorted((raw for raw in raws if wanted(raw)), key=lambda raw: raw["published"])
     taken = fresh if budget is None else fresh[:budget]

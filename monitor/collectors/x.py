@@ -61,7 +61,9 @@ class XCollector:
         full_archive = settings.options.get("full_archive", False)
         if not isinstance(full_archive, bool):
             raise CollectorError(f"x: [sources.x] full_archive: expected true or false, got {full_archive!r}")
-        return cls(build_client(token, settings.base_url), settings.query, full_archive, settings.max_posts_per_run)
+        return cls(
+            build_client(token, settings.base_url), settings.query, full_archive, settings.max_posts_per_run
+        )
 
     def queries(self) -> list[str]:
         return [self.query]
@@ -96,11 +98,15 @@ class XCollector:
                 return
             tweets = response.get("data", []) if isinstance(response, dict) else None
             if not isinstance(tweets, list):
-                yield _failed_page(number, f"unexpected response: no list of tweets in {str(response)[:120]!r}")
+                yield _failed_page(
+                    number, f"unexpected response: no list of tweets in {str(response)[:120]!r}"
+                )
                 return
             meta = response.get("meta") or {}
             next_token = meta.get("next_token")
-            newest = newest_id([newest, meta.get("newest_id"), *(t.get("id") for t in tweets if isinstance(t, dict))])
+            newest = newest_id(
+                [newest, meta.get("newest_id"), *(t.get("id") for t in tweets if isinstance(t, dict))]
+            )
             read += len(tweets)
             spent = budget is not None and read >= budget
             if next_token:
@@ -124,7 +130,9 @@ class XCollector:
             return _total(response)
         return sum(
             _total(response)
-            for response in tweepy.Paginator(self._retrying(self.client.get_all_tweets_count), query, **params)
+            for response in tweepy.Paginator(
+                self._retrying(self.client.get_all_tweets_count), query, **params
+            )
         )
 
     def to_post(self, raw: Any) -> PostRecord:

@@ -11,7 +11,12 @@ from typing import Any
 from monitor.records import InvalidRecord, PostRecord
 from monitor.timeparse import parse_timestamp
 
-METRIC_NAMES = {"like_count": "likes", "retweet_count": "reposts", "reply_count": "replies", "quote_count": "quotes"}
+METRIC_NAMES = {
+    "like_count": "likes",
+    "retweet_count": "reposts",
+    "reply_count": "replies",
+    "quote_count": "quotes",
+}
 
 
 def users_by_id(includes: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -19,7 +24,9 @@ def users_by_id(includes: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]
     return {str(user.get("id")): user for user in users if isinstance(user, dict)}
 
 
-def tweet_to_record(tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]] | None = None) -> PostRecord:
+def tweet_to_record(
+    tweet: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]] | None = None
+) -> PostRecord:
     """One v2 tweet object (flattened twarc2 tweets carry an ``author`` object instead of includes)."""
     if not isinstance(tweet, Mapping):
         raise InvalidRecord(f"tweet: expected an object, got {type(tweet).__name__}")
