@@ -224,6 +224,15 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON obje
     for name, count in sorted(summary["by_source"].items()):
         table.add_row(name, str(count))
     out.print(table)
+    sources = sorted({row["source"] for row in summary["by_day"]})
+    days: dict[str, dict[str, int]] = {}
+    for row in summary["by_day"]:
+        days.setdefault(row["day"], {})[row["source"]] = row["posts"]
+    if days:
+        per_day = Table("day", *sources, title="latest days with posts")
+        for day in sorted(days, reverse=True)[:14]:
+            per_day.add_row(day, *(str(days[day].get(source, "")) for source in sources))
+        out.print(per_day)
     runs = Table("started", "source", "query", "status", "fetched", "new", "error")
     for r in summary["last_runs"]:
         runs.add_row(r["started_at"][:19], r["source"], r["query"][:40], r["status"], str(r["fetched"]),

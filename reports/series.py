@@ -134,8 +134,13 @@ def _interval(triples: list[tuple[float, float, float]]) -> Interval:
 
 def _rolling_mean(sums: np.ndarray, counts: np.ndarray, window: int, min_posts: int) -> np.ndarray:
     """Centred rolling mean weighted by post volume: total polarity over total posts in the window."""
-    kernel = np.ones(window)
-    window_sums = np.convolve(sums, kernel, mode="same")
-    window_counts = np.convolve(counts, kernel, mode="same")
+    half = window // 2
+    padded_sums = np.concatenate([[0.0], np.cumsum(sums)])
+    padded_counts = np.concatenate([[0.0], np.cumsum(counts)])
+    index = np.arange(len(sums))
+    upper = np.minimum(index + half + 1, len(sums))
+    lower = np.maximum(index - half, 0)
+    window_sums = padded_sums[upper] - padded_sums[lower]
+    window_counts = padded_counts[upper] - padded_counts[lower]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(window_counts >= min_posts, window_sums / window_counts, np.nan)

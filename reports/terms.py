@@ -76,8 +76,11 @@ def distinctive_terms(counts: dict[str, Counter]) -> dict[str, list[tuple[str, f
                     continue
                 prior = PRIOR_STRENGTH * pooled[term] / pooled_total
                 y_rest = pooled[term] - y_group
-                delta = (math.log((y_group + prior) / (n_group + PRIOR_STRENGTH - y_group - prior))
-                         - math.log((y_rest + prior) / (n_rest + PRIOR_STRENGTH - y_rest - prior)))
+                other_group = n_group + PRIOR_STRENGTH - y_group - prior
+                other_rest = n_rest + PRIOR_STRENGTH - y_rest - prior
+                if other_group <= 0 or other_rest <= 0:
+                    continue  # a term that is (nearly) every token of a side has no odds to compare
+                delta = (math.log((y_group + prior) / other_group) - math.log((y_rest + prior) / other_rest))
                 z = delta / math.sqrt(1 / (y_group + prior) + 1 / (y_rest + prior))
                 if z > 0:
                     scored.append((term, z))

@@ -159,3 +159,7 @@ class HumanLabel(Base):
     sentiment: Mapped[Optional[str]] = mapped_column(String(16))
     aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
     safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+
+# The scheduler tables live in their own module; importing it here registers them on Base.metadata.
+import storage.scheduling_models  # noqa: E402,F401
