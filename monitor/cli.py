@@ -213,8 +213,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON obje
     """
     from monitor.status import status as read_status
 
-    sessions = jobs.open_store(settings())
-    with sessions() as session:
+    with jobs.open_store(settings(), read_only=True)() as session:
         summary = read_status(session)
     if as_json:
         out.print_json(json.dumps(summary, default=str))
@@ -251,8 +250,7 @@ def export(
     """
     from monitor.status import export as export_posts
 
-    sessions = jobs.open_store(settings())
-    with sessions() as session:
+    with jobs.open_store(settings(), read_only=True)() as session:
         n = export_posts(session, output, fmt)
     out.print(f"wrote {n} posts to {output}", markup=False)
 

@@ -22,16 +22,21 @@ from monitor.errors import ImportFailed, ModelError, MonitorError
 from monitor.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.privacy import load_salt
 from storage import queries
-from storage.engine import open_database
+from storage.engine import open_database, read_only_session_factory
 from storage.models import ModelVersion
 
 BUILTIN_PREFIX = "builtin:"
 
 
-def open_store(settings: Settings) -> sessionmaker[Session]:
-    """Session factory for the configured database, created or upgraded on first use."""
+def open_store(settings: Settings, read_only: bool = False) -> sessionmaker[Session]:
+    """Session factory for the configured database, created or upgraded on first use.
+
+    ``read_only`` sessions never take SQLite's write lock, so reports and status do not block collection.
+    """
     try:
-        _, sessions = open_database(settings.database_url)
+        engine, sessions = open_database(settings.database_url)
+        if read_only:
+            sessions = read_only_session_factory(engine)
     except MonitorError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
@@ -258,10 +263,9 @@ def report(settings: Settings, **overrides):
         "min_posts_per_period": settings.report.min_posts_per_period,
     }
     fields.update({k: v for k, v in overrides.items() if v is not None})
-    sessions = open_store(settings)
-    with sessions.begin() as session:
+    with open_store(settings).begin() as session:
         ensure_active_model(session)
-    with sessions() as session:
+    with open_store(settings, read_only=True)() as session:
         return build_report(session, ReportRequest(**fields))
 
 

@@ -83,7 +83,7 @@ class Cube:
     def last_day(self) -> date | None:
         return None if self.empty else self.days.max().astype(object)
 
-    def within(self, first: date | None, last: date | None) -> "Cube":
+    def within(self, first: date | None, last: date | None) -> Cube:
         mask = np.ones(len(self.days), dtype=bool)
         if first is not None:
             mask &= self.days >= np.datetime64(first, "D")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ class VersionInfo:
     metrics: dict
 
     @classmethod
-    def of(cls, version: ModelVersion) -> "VersionInfo":
+    def of(cls, version: ModelVersion) -> VersionInfo:
         return cls(version.id, version.name, bool(version.active), version.created_at, version.activated_at,
                    dict(version.metrics or {}))
 
@@ -99,7 +99,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     versions = [VersionInfo.of(v) for v in model_versions(session)]
     return ReportContent(
         request=request,
-        generated_at=datetime.now(timezone.utc),
+        generated_at=datetime.now(UTC),
         model_version=VersionInfo.of(version) if version else None,
         all_versions=versions,
         period=period,

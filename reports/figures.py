@@ -6,7 +6,7 @@ applies and a footnote explaining the numbered date markers, so a PNG shared on 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from matplotlib.figure import Figure, SubFigure
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 
 def as_date(value) -> date:
@@ -40,7 +40,7 @@ def buckets_between(first: date, last: date, freq: str) -> list[date]:
 
 
 def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def previous_window(first: date, last: date) -> tuple[date, date]:

@@ -7,9 +7,9 @@ request's minimum gets NaN, which matplotlib draws as a gap instead of a share c
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
 
 import numpy as np
 

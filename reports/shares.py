@@ -8,8 +8,8 @@ missing, we fall back to raw shares with Wilson intervals and say so on the char
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES

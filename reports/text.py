@@ -12,16 +12,16 @@ import logging
 import re
 import textwrap
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager, rc_context  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib import font_manager, rc_context
+from matplotlib.ft2font import FT2Font
 
 PRIMARY_FONT = "DejaVu Sans"
 FALLBACK_FONTS = ("Symbola",)

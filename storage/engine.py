@@ -48,13 +48,19 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # IMMEDIATE takes the write lock up front, so two writers wait on busy_timeout instead of
-        # failing later with "database is locked" on lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers BEGIN IMMEDIATE: they take the write lock up front and wait on the busy timeout, instead
+        # of failing later with "database is locked" when a read lock cannot be upgraded. Readers (see
+        # read_only_session_factory) BEGIN DEFERRED, so reports never wait for collection, or it for them.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite they do not take the write lock."""
+    return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 from monitor.config import Event, Topic
@@ -20,7 +20,7 @@ def make_database(tmp_path):
     return engine, sessions
 
 
-def add_version(session, name="stance-v1", active=True, metrics=None, activated=datetime(2025, 8, 1, tzinfo=timezone.utc)):
+def add_version(session, name="stance-v1", active=True, metrics=None, activated=datetime(2025, 8, 1, tzinfo=UTC)):
     version = ModelVersion(name=name, kind="stance", created_at=activated, artefact="test", metrics=metrics or {},
                            params={}, active=active, activated_at=activated)
     session.add(version)
@@ -49,7 +49,7 @@ def add_post(session, version, when: datetime, stance="pro_open", relevant=True,
 
 
 def utc(day: date, hour: int = 12) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
 def fill_weeks(session, version, first: date, weeks: int, per_week: int, **kwargs):

@@ -105,3 +105,17 @@ def test_purge_deletes_posts_with_their_classifications_and_labels(sessions):
         assert queries.count_posts(session) == 1
         assert session.scalar(select(Classification.post_id)) == ids[1]
         assert [label.post_id for label in session.scalars(select(HumanLabel))] == [ids[1]]
+
+
+def test_a_reader_does_not_block_a_writer_on_sqlite(tmp_path):
+    from sqlalchemy import text
+
+    from storage.engine import open_database, read_only_session_factory
+
+    engine, writer = open_database(f"sqlite:///{tmp_path / 'locks.db'}")
+    reader = read_only_session_factory(engine)
+    with reader() as reading:
+        reading.execute(text("SELECT count(*) FROM posts")).scalar()  # a read transaction stays open
+        with writer.begin() as writing:
+            assert len(queries.insert_posts(writing, [post_row("1")])) == 1
+    engine.dispose()

@@ -1,0 +1,194 @@
+"""Stance shares corrected for classifier error, with bootstrap confidence intervals.
+
+Counting predicted labels ("classify and count") is biased whenever the classifier errs unevenly: if it
+calls 20 % of neutral posts pro_closed, a week of neutral news looks like a pro_closed wave. The
+adjusted count inverts that. With ``M[i, j] = P(predicted j | true i)`` estimated from the
+cross-validated confusion matrix (rows true, columns predicted), the expected predicted shares are
+``q = M.T @ p`` for true shares ``p``; we solve for ``p`` by least squares **on the simplex** (``p >= 0``,
+``sum(p) == 1``). The constrained optimum is found exactly by checking every face of the simplex (7 for
+three classes), which avoids the bias of clipping negative shares to zero and renormalising.
+
+The assumption behind it (the usual one for quantification under prior shift): the classifier errs on this
+week's posts at the rates it erred on the cross-validated training set. Only the class mix may change.
+
+Intervals come from a parametric bootstrap that resamples both sources of noise: the posts of the period
+(predicted counts as one multinomial draw) and the labelled examples behind each confusion row (each row as
+its own multinomial), so the interval widens when the error rates were measured on few examples.
+Everything is vectorised over bootstrap replicates; one call with ``n_boot=200`` takes a few milliseconds.
+When the corrected share of a class sits at zero in (nearly) every replicate, its interval collapses to
+[0, 0]: the data cannot tell a small share from none, so read such an interval as "indistinguishable
+from zero", not as certainty.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifiers.labels import STANCES
+
+#: A 95 % interval: the 2.5th and 97.5th bootstrap percentiles, and z for the Wilson interval.
+ALPHA = 0.05
+Z_95 = 1.959964
+
+
+@dataclass(frozen=True)
+class ShareEstimate:
+    """The estimated share of one class with a 95 % interval; ``corrected`` says whether error was removed."""
+
+    share: float
+    low: float
+    high: float
+    corrected: bool
+
+
+def corrected_shares(
+    predicted_counts: Mapping[str, int],
+    confusion: Sequence[Sequence[int]] | None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> dict[str, ShareEstimate]:
+    """Shares of pro_open, pro_closed and neutral among ``predicted_counts``, corrected by ``confusion``.
+
+    ``confusion`` is the cross-validated stance confusion among relevant posts (rows true, columns
+    predicted, in the order of ``STANCES``), as stored in ``ModelVersion.metrics["stance_confusion"]``.
+    Without it, returns raw shares with Wilson intervals and ``corrected=False``. With no posts at all,
+    every number is NaN. Raises ValueError for a malformed matrix or one with a class that has no examples.
+    """
+    counts = np.array([int(predicted_counts.get(s, 0)) for s in STANCES], dtype=float)
+    if (counts < 0).any():
+        raise ValueError(f"predicted counts must not be negative, got {dict(predicted_counts)}")
+    total = counts.sum()
+    if confusion is None:
+        return _raw_shares(counts)
+    matrix = _checked_confusion(confusion)
+    if total == 0:
+        return {s: ShareEstimate(math.nan, math.nan, math.nan, True) for s in STANCES}
+    rates = matrix / matrix.sum(axis=1, keepdims=True)
+    point = simplex_least_squares(rates[None], (counts / total)[None])[0]
+    boot = _bootstrap(counts, matrix, n_boot, np.random.default_rng(seed))
+    low, high = np.quantile(boot, [ALPHA / 2, 1 - ALPHA / 2], axis=0) if len(boot) else (point, point)
+    return {
+        s: ShareEstimate(float(point[i]), float(min(low[i], point[i])), float(max(high[i], point[i])), True)
+        for i, s in enumerate(STANCES)
+    }
+
+
+def simplex_least_squares(rates: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """For each batch item b, the p on the simplex minimising ``|rates[b].T @ p - observed[b]|``.
+
+    ``rates`` has shape (B, K, K) with rows summing to 1, ``observed`` shape (B, K). The problem is a convex
+    quadratic over the simplex, so its optimum is the best feasible stationary point over the faces: on each
+    face (a subset S of classes, the others zero) we solve the equality-constrained least squares through
+    its KKT system and keep the face with the smallest residual among those with no negative share.
+    Returns shape (B, K).
+    """
+    batch, k, _ = rates.shape
+    design = np.swapaxes(rates, 1, 2)  # (B, K predicted, K true): observed = design @ p
+    best = np.zeros((batch, k))
+    best_residual = np.full(batch, np.inf)
+    for size in range(1, k + 1):
+        for face in itertools.combinations(range(k), size):
+            idx = list(face)
+            p = np.zeros((batch, k))
+            p[:, idx] = _equality_constrained_ls(design[:, :, idx], observed)
+            residual = np.sum((np.einsum("bij,bj->bi", design, p) - observed) ** 2, axis=1)
+            # Tolerances: a share of -1e-12 is a rounding error, not an infeasible face; ties prefer the
+            # face found first (smaller), which puts exact zeros where the data allow them.
+            better = (p.min(axis=1) >= -1e-9) & (residual < best_residual - 1e-15)
+            best[better] = p[better]
+            best_residual[better] = residual[better]
+    best = np.clip(best, 0.0, None)
+    return best / best.sum(axis=1, keepdims=True)
+
+
+def _equality_constrained_ls(design: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """argmin |design @ x - observed| subject to sum(x) == 1, batched over the first axis.
+
+    Writing x = e_last + sum_s t_s (e_s - e_last) turns it into ordinary least squares in t, solved
+    through the normal equations. A tiny ridge keeps them solvable when the face is degenerate (a
+    classifier that never predicts some class); the result is then the near-minimum-norm optimum.
+    """
+    batch, _, m = design.shape
+    if m == 1:
+        return np.ones((batch, 1))
+    last = design[:, :, -1]
+    directions = design[:, :, :-1] - last[:, :, None]
+    gram = np.einsum("bki,bkj->bij", directions, directions)
+    gram += np.eye(m - 1) * 1e-12 * (1.0 + np.trace(gram, axis1=1, axis2=2))[:, None, None]
+    t = np.linalg.solve(gram, np.einsum("bki,bk->bi", directions, observed - last)[..., None])[..., 0]
+    return np.concatenate([t, 1.0 - t.sum(axis=1, keepdims=True)], axis=1)
+
+
+def _bootstrap(counts: np.ndarray, matrix: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Corrected shares for ``n_boot`` replicates that redraw the posts and every confusion row."""
+    if n_boot <= 0:
+        return np.empty((0, len(counts)))
+    total = int(counts.sum())
+    observed = rng.multinomial(total, counts / total, size=n_boot) / total
+    row_sizes = matrix.sum(axis=1)
+    resampled = np.stack(
+        [rng.multinomial(int(n), row / n, size=n_boot) for row, n in zip(matrix, row_sizes)], axis=1
+    )  # (n_boot, K true, K predicted)
+    return simplex_least_squares(resampled / row_sizes[None, :, None], observed)
+
+
+def _checked_confusion(confusion: Sequence[Sequence[int]]) -> np.ndarray:
+    matrix = np.asarray(confusion, dtype=float)
+    k = len(STANCES)
+    if matrix.shape != (k, k):
+        raise ValueError(f"confusion must be {k}x{k} (rows true, columns predicted), got shape {matrix.shape}")
+    if (matrix < 0).any() or not np.array_equal(matrix, np.round(matrix)):
+        raise ValueError("confusion must hold non-negative counts")
+    empty = [STANCES[i] for i in np.flatnonzero(matrix.sum(axis=1) == 0)]
+    if empty:
+        raise ValueError(f"confusion has no labelled examples of {', '.join(empty)}; its error rates are unknown")
+    return matrix
+
+
+def _raw_shares(counts: np.ndarray) -> dict[str, ShareEstimate]:
+    total = counts.sum()
+    result = {}
+    for i, stance in enumerate(STANCES):
+        low, high = wilson_interval(counts[i], total)
+        share = counts[i] / total if total else math.nan
+        result[stance] = ShareEstimate(float(share), float(low), float(high), corrected=False)
+    return result
+
+
+def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion; it stays inside [0, 1] and behaves at 0 and n."""
+    if trials <= 0:
+        return (math.nan, math.nan)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def expected_shares(probabilities: np.ndarray, n_boot: int = 200, seed: int = 0) -> dict[str, ShareEstimate]:
+    """Shares as the mean stance probability over posts ("probabilistic classify and count").
+
+    ``probabilities`` has one row per relevant post and one column per class in ``STANCES`` (the stored
+    ``p_pro_open``, ``p_pro_closed``, ``p_neutral``). Unbiased only when the probabilities are calibrated
+    on posts like these, so it complements rather than replaces ``corrected_shares``; ``corrected`` is
+    False. The interval resamples posts.
+    """
+    proba = np.asarray(probabilities, dtype=float)
+    if proba.ndim != 2 or proba.shape[1] != len(STANCES):
+        raise ValueError(f"probabilities must have shape (posts, {len(STANCES)}), got {proba.shape}")
+    if len(proba) == 0:
+        return {s: ShareEstimate(math.nan, math.nan, math.nan, False) for s in STANCES}
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    point = proba.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    # Resampling posts with replacement = multinomial weights over posts; one matrix product per batch.
+    weights = rng.multinomial(len(proba), np.full(len(proba), 1 / len(proba)), size=max(n_boot, 1))
+    boot = weights @ proba / len(proba)
+    low, high = np.quantile(boot, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
+    return {s: ShareEstimate(float(point[i]), float(low[i]), float(high[i]), False) for i, s in enumerate(STANCES)}

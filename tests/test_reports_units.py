@@ -1,0 +1,102 @@
+"""The report's building blocks: SQL counting on both dialects, periods, intervals, terms and text."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+from test_reports_helpers import add_post, add_version, utc
+
+from reports.aggregate import Scope, count_cube
+from reports.periods import bucket_start, buckets_between, previous_window
+from reports.shares import ShareEstimator, confusion_from_metrics, wilson_interval
+from reports.terms import distinctive_terms, tokenise
+from reports.text import drawable, shorten
+from storage.engine import open_database
+
+
+def test_cube_counts_per_day_language_and_stance_on_each_dialect(db_url):
+    engine, sessions = open_database(db_url)
+    try:
+        with sessions.begin() as session:
+            version = add_version(session)
+            other = add_version(session, name="other", active=False)
+            monday = date(2025, 7, 7)
+            add_post(session, version, utc(monday, 0), stance="pro_open", sentiment=0.5, lang="de")
+            add_post(session, version, utc(monday, 23), stance="pro_closed", sentiment=-0.5, safety_concern=True)
+            add_post(session, version, utc(monday + timedelta(days=6), 23), relevant=False, sentiment=None)
+            add_post(session, other, utc(monday, 12))  # another model version: never counted
+            version_id = version.id
+        with sessions() as session:
+            cube = count_cube(session, Scope(version_id))
+            weeks = cube.rolled_up("bucket", "week")
+            languages = cube.rolled_up("lang")
+            total = cube.total()
+    finally:
+        engine.dispose()
+    assert list(weeks) == [monday]
+    assert total["posts"] == 3 and total["relevant"] == 2
+    assert total["stance_pro_open"] == 1 and total["stance_pro_closed"] == 1
+    assert total["safety_concern"] == 1 and total["aspect_safety"] == 1
+    assert total["sentiment_n"] == 2 and total["sentiment_sum"] == pytest.approx(0.0)
+    assert total["sentiment_sq"] == pytest.approx(0.5)
+    assert languages["de"]["posts"] == 1 and languages["en"]["posts"] == 2
+
+
+def test_periods_start_on_monday_and_first_of_month_and_keep_empty_buckets():
+    assert bucket_start(date(2025, 8, 10), "week") == date(2025, 8, 4)  # a Sunday
+    assert bucket_start(date(2025, 8, 10), "month") == date(2025, 8, 1)
+    assert buckets_between(date(2025, 1, 31), date(2025, 3, 1), "month") == [
+        date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    assert len(buckets_between(date(2025, 8, 4), date(2025, 8, 31), "week")) == 4
+    assert previous_window(date(2025, 8, 8), date(2025, 8, 14)) == (date(2025, 8, 1), date(2025, 8, 7))
+
+
+def test_wilson_interval_brackets_the_share_and_handles_the_extremes():
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0 and 0.2 < high < 0.35
+    low, high = wilson_interval(50, 100)
+    assert low < 0.5 < high and high - low == pytest.approx(0.19, abs=0.01)
+    assert all(math.isnan(v) for v in wilson_interval(0, 0))
+
+
+def test_raw_shares_when_no_confusion_matrix():
+    estimator = ShareEstimator(corrector=lambda *a, **k: pytest.fail("must not correct"), confusion=None)
+    shares = estimator.estimate({"pro_open": 6, "pro_closed": 3, "neutral": 1})
+    assert shares["pro_open"].share == pytest.approx(0.6) and not shares["pro_open"].corrected
+    assert "raw counts" in estimator.describe()
+
+
+@pytest.mark.parametrize("metrics", [{}, {"stance_confusion": [[1, 2], [3, 4]]},
+                                     {"stance_confusion": [[1, 0, 0], [0, 0, 0], [0, 0, 1]]},
+                                     {"stance_confusion": "nope"}])
+def test_malformed_confusion_matrices_are_ignored(metrics):
+    assert confusion_from_metrics(metrics) is None
+
+
+def test_tokenise_drops_stopwords_urls_mentions_and_keeps_hashtags_and_umlauts():
+    words, tags = tokenise("Die Forschung braucht endlich Öffnung! @sama https://x.com/a #OpenWeights #KI")
+    assert "forschung" in words and "öffnung" in words
+    assert "die" not in words and "sama" not in words and not any("http" in w for w in words)
+    assert tags == ["#openweights", "#ki"]
+
+
+def test_distinctive_terms_rank_the_side_specific_word_first():
+    counts = {
+        "pro_open": Counter({"download": 40, "release": 20, "today": 20}),
+        "pro_closed": Counter({"misuse": 40, "release": 20, "today": 20}),
+        "neutral": Counter({"release": 30, "today": 30}),
+    }
+    result = distinctive_terms(counts)
+    assert result["pro_open"][0][0] == "download"
+    assert result["pro_closed"][0][0] == "misuse"
+    assert "misuse" not in dict(result["pro_open"])
+
+
+def test_drawable_text_keeps_umlauts_escapes_dollars_and_drops_undrawable_characters():
+    text = drawable("Grüße\u200d aus Köln: $10M vs $5M \U000E0001\n\nneu")
+    assert text.startswith("Grüße aus Köln") and r"\$10M" in text and "\U000E0001" not in text
+    assert "\n" not in text
+    assert shorten("ä" * 50, 10) == "ä" * 9 + "…"
