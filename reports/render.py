@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def write_pdf(content: ReportContent, path: Path) -> Path:
 
 
 def _png_pool(session: Session) -> ProcessPoolExecutor | None:
-    if "fork" not in multiprocessing.get_all_start_methods():
+    # Forking a process that runs other threads (the scheduler's) can copy a lock held by one of them
+    # into the child and deadlock it; there the PNGs are drawn in this process instead.
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return None
     engine = session.get_bind()
     # The child inherits the parent's pooled connections; it must never use or close them (a PostgreSQL
