@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from monitor import cli_models, jobs
+from monitor import cli_models, cli_schedule, jobs
 from monitor.collectors import FetchWindow
 from monitor.cli_common import State, console, out, progress, settings
 from monitor.config import DEFAULT_PATH, default_config_text
@@ -237,6 +237,17 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON obje
         runs.add_row(r["started_at"][:19], r["source"], r["query"][:40], r["status"], str(r["fetched"]),
                      str(r["new"]), (r["error"] or "")[:60])
     out.print(runs)
+    if summary.get("jobs"):
+        jobs_table = Table("job", "status", "last success", "lag", "last failure", "gaps", title="scheduled jobs")
+        for job in summary["jobs"]:
+            lag = job["lag_seconds"]
+            failure = f"{(job['last_failure_at'] or '')[:19]} {job['last_error'] or ''}".strip()
+            jobs_table.add_row(job["name"], str(job["status"]) + (" (overdue)" if job["overdue"] else ""),
+                               (job["last_success_at"] or "never")[:19], "" if lag is None else f"{lag / 60:.0f} min",
+                               failure[:70], str(len(job["collection_gaps"])))
+        out.print(jobs_table)
+    for alert in summary.get("alerts", [])[:10]:
+        out.print(f"alert {alert['period_start'][:10]}: {alert['message']}", markup=False, highlight=False)
 
 
 @app.command()
@@ -296,6 +307,7 @@ def stream(
 
 
 cli_models.register(app)
+cli_schedule.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

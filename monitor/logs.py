@@ -10,10 +10,15 @@ import re
 _SECRET = re.compile(r"(?i)(bearer\s+|token=|password=|secret=|authorization:\s*)([^\s&'\"]+)")
 
 
+def redact(text: str) -> str:
+    """``text`` with anything that looks like a bearer token, password or secret masked."""
+    return _SECRET.sub(lambda m: m.group(1) + "***", text)
+
+
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _SECRET.sub(lambda m: m.group(1) + "***", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True

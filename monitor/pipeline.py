@@ -99,8 +99,13 @@ def collect_query(
     context: IngestContext,
     window: FetchWindow = FetchWindow(),
     on_page: Callable[[RunSummary], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunSummary:
-    """Collect one query of one source, committing page by page. Never raises for bad items or pages."""
+    """Collect one query of one source, committing page by page. Never raises for bad items or pages.
+
+    ``should_stop`` is asked after each committed page; when it says so the run ends there with status
+    "stopped" (a scheduler shutting down), and the next run resumes from the cursor.
+    """
     summary = RunSummary(collector.name, query)
     with sessions.begin() as session:
         run = queries.start_run(session, collector.name, query)
@@ -111,6 +116,9 @@ def collect_query(
             _store_page(sessions, collector, query, page, context, summary)
             if on_page:
                 on_page(summary)
+            if should_stop is not None and should_stop():
+                summary.status, summary.error = "stopped", "stopped on request; resumes from the cursor"
+                break
     except KeyboardInterrupt:
         summary.status, summary.error = "interrupted", "interrupted by the user"
         _finish_run(sessions, summary)

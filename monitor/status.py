@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import queries
+from storage import scheduling_queries as sq
 from storage.models import Classification, CollectionRun, ModelVersion, Post
 
 
-def status(session: Session, days: int = 14) -> dict[str, Any]:
-    """A JSON-ready summary: totals, posts by source, by day and source (recent days), runs, models."""
+def status(session: Session, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
+    """A JSON-ready summary: totals, posts by source, by day and source (recent days), runs, models,
+    scheduled jobs (last success, last failure, lag, collection gaps) and recent alerts."""
+    now = now or datetime.now(timezone.utc)
     by_source = dict(session.execute(select(Post.source, func.count()).group_by(Post.source)).all())
     by_lang = dict(session.execute(select(Post.lang, func.count()).group_by(Post.lang)).all())
     day = func.date(Post.created_at) if session.get_bind().dialect.name == "sqlite" else func.to_char(
@@ -44,7 +48,43 @@ def status(session: Session, days: int = 14) -> dict[str, Any]:
         ],
         "last_runs": [_run(r) for r in runs],
         "recent_errors": [_run(r) for r in failures],
+        "jobs": jobs_status(session, now, days),
+        "alerts": [sq.alert_dict(a) for a in sq.recent_alerts(session, 20)],
     }
+
+
+def jobs_status(session: Session, now: datetime, days: int = 14) -> list[dict[str, Any]]:
+    """Each scheduled job: its last success and failure (with the error), how long since it last succeeded
+    (lag), whether it is overdue (lag beyond two schedule intervals) and, for collection jobs, the gaps in
+    the source's successful runs over the last ``days`` days."""
+    gaps = sq.collection_gaps(session, now - timedelta(days=days), now)
+    entries = []
+    for state in sq.job_states(session):
+        success = sq.as_utc(state.last_success_at)
+        lag = (now - success).total_seconds() if success else None
+        source = (state.last_result or {}).get("source")
+        entries.append({
+            "name": state.name,
+            "status": state.last_status,
+            "last_started_at": _iso(state.last_started_at),
+            "last_success_at": _iso(state.last_success_at),
+            "last_failure_at": _iso(state.last_failure_at),
+            "last_error": state.last_error,
+            "last_duration_s": state.last_duration_s,
+            "last_result": state.last_result,
+            "next_run_at": _iso(state.next_run_at),
+            "lag_seconds": round(lag, 1) if lag is not None else None,
+            # Never succeeded counts as overdue only once it has tried.
+            "overdue": bool(state.interval_s and (lag > 2 * state.interval_s if lag is not None else state.runs)),
+            "runs": state.runs,
+            "failures": state.failures,
+            "collection_gaps": gaps.get(source, []) if source else [],
+        })
+    return entries
+
+
+def _iso(value: datetime | None) -> str | None:
+    return sq.as_utc(value).isoformat() if value else None
 
 
 def _run(run: CollectionRun) -> dict[str, Any]:

@@ -1,0 +1,176 @@
+"""``stance schedule`` and ``stance job``: the scheduler's thin CLI. ``register(app)`` adds both commands.
+
+Exit codes (for cron and systemd; see docs/operations.md):
+
+    0  ok (or nothing was due / nothing to do)
+    1  user or configuration error (bad stance.toml, unknown job)
+    2  partial failure: the job ran, but some source, query or webhook failed
+    3  the job's lock is held by another process (another scheduler or `stance job`)
+    4  the job failed
+    5  stopped early by SIGTERM or Ctrl-C after committing its current page; the next run resumes
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Optional
+
+import typer
+
+from monitor.scheduler import Outcome
+
+EXIT_CODES = {"ok": 0, "skipped": 0, "partial": 2, "locked": 3, "failed": 4, "stopped": 5}
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``schedule`` and ``job`` to ``app`` (once; calling it again changes nothing)."""
+    if any(command.name == "schedule" for command in app.registered_commands):
+        return
+    app.command("schedule")(schedule)
+    app.command("job")(job)
+
+
+def _runtime(stop: threading.Event):
+    """Settings, schedule, alert settings and database, read once here at the edge."""
+    from monitor import cli, jobs
+    from monitor.alerts import parse_alerts
+    from monitor.job_runners import default_runners
+    from monitor.schedule_config import parse_schedule
+    from monitor.scheduler import Runtime
+
+    settings = cli.settings()
+    file = str(settings.path or "stance.toml")
+    plan = parse_schedule(settings.schedule, settings.sources, file)
+    alerts = parse_alerts(settings.alerts, os.environ, file)
+    return Runtime(jobs.open_store(settings), plan, default_runners(), settings, alerts, stop=stop)
+
+
+def _close(runtime) -> None:
+    bind = runtime.sessions.kw.get("bind")
+    if bind is not None:
+        bind.dispose()
+
+
+def _print(outcome: Outcome) -> None:
+    from monitor.cli import console, out
+
+    line = f"{outcome.job}: {outcome.status} in {outcome.duration_s:.1f} s"
+    if outcome.detail:
+        line += f": {outcome.detail}"
+    out.print(line, markup=False, highlight=False)
+    if outcome.error:
+        console.print(f"  {outcome.job}: {outcome.error}", markup=False, highlight=False)
+
+
+def _show_jobs(runtime) -> None:
+    """One plain line per job (easy to grep in a terminal or a systemd journal)."""
+    from monitor.cli import out
+    from storage import scheduling_queries as sq
+
+    with runtime.sessions() as session:
+        states = {state.name: state for state in sq.job_states(session)}
+    for spec in runtime.schedule.ordered():
+        state = states.get(spec.name)
+        when = "; ".join(filter(None, [spec.cron and f"cron {spec.cron!r}",
+                                       spec.after and f"after {','.join(spec.after)}"]))
+        out.print(f"{spec.name}: {spec.kind}{' ' + spec.source if spec.source else ''}, {when}, "
+                  f"lease {spec.lease_name}, next {_when(state.next_run_at if state else None)}, "
+                  f"last {state.last_status if state and state.last_status else '-'}, "
+                  f"last success {_when(state.last_success_at if state else None)}",
+                  markup=False, highlight=False)
+
+
+def _when(value) -> str:
+    from storage.scheduling_queries import as_utc
+
+    return as_utc(value).isoformat(timespec="seconds") if value else "-"
+
+
+def _info_logging() -> None:
+    """Job start/end lines are INFO; show them unless -v asked for more. APScheduler's own INFO is noise."""
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def schedule(
+    once: bool = typer.Option(False, "--once", help="Run what is due now, once, and exit (for cron)."),
+    show: bool = typer.Option(False, "--list", help="List the configured jobs and their state, run nothing."),
+) -> None:
+    """Run the jobs of [schedule] in stance.toml until SIGTERM or Ctrl-C (which finish the current page).
+
+    Every job holds a lease in the database, so several schedulers on one database never run the same job at
+    once. With --once, exits with the code of the worst outcome (see `stance job`).
+
+    Example: stance --log-format json schedule
+    """
+    from monitor.scheduler import run_due, serve, stop_on_signals, worst
+
+    _info_logging()
+    stop = threading.Event()
+    runtime = _runtime(stop)
+    try:
+        if show:
+            _show_jobs(runtime)
+            return
+        restore = stop_on_signals(stop)
+        try:
+            if once:
+                from datetime import datetime, timezone
+
+                outcomes = run_due(runtime, datetime.now(timezone.utc))
+                for outcome in outcomes:
+                    _print(outcome)
+                code = EXIT_CODES[worst(outcomes)]
+                if code:
+                    raise typer.Exit(code)
+                return
+            serve(runtime)
+        finally:
+            restore()
+    finally:
+        _close(runtime)
+
+
+def job(
+    name: Optional[str] = typer.Argument(None, help="A job name from [schedule.jobs] (omit to list them)."),
+) -> None:
+    """Run one configured job once, now, holding its lock; the exit code says how it went.
+
+    Exit codes: 0 ok, 1 configuration error, 2 partial failure (some source, query or webhook failed),
+    3 lock held by another process, 4 failed, 5 stopped by SIGTERM/Ctrl-C after committing its current page.
+
+    Example: stance job collect-hackernews
+    """
+    from monitor.locks import holder
+    from monitor.scheduler import run_job, stop_on_signals
+
+    stop = threading.Event()
+    runtime = _runtime(stop)
+    try:
+        if name is None:
+            _show_jobs(runtime)
+            return
+        runtime.schedule.job(name)  # unknown names fail before any signal handler or lease is touched
+        restore = stop_on_signals(stop)
+        try:
+            outcome = run_job(runtime, name)
+        finally:
+            restore()
+        if outcome.status == "locked":
+            from monitor.cli import console
+
+            spec = runtime.schedule.job(name)
+            console.print(f"{name}: lock {spec.lease_name} is held by {holder(runtime.sessions, spec.lease_name)}",
+                          markup=False, highlight=False)
+        else:
+            _print(outcome)
+        code = EXIT_CODES[outcome.status]
+        if code:
+            raise typer.Exit(code)
+    finally:
+        _close(runtime)
