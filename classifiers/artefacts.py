@@ -27,6 +27,7 @@ METADATA_FILE = "metadata.json"
 TRUSTED_TYPES = frozenset(
     {
         "classifiers.features.preprocess",
+        "classifiers.features.TextFeatures",
         "classifiers.stance.TopicClassifier",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from classifiers.labels import ASPECTS, STANCES, check_example
 
@@ -40,7 +40,7 @@ def load_seed_set(data_dir: Path = DATA_DIR) -> list[dict]:
     for path in sorted(data_dir.glob("seed_*.jsonl")):
         for number, example in enumerate(read_jsonl(path), start=1):
             check_example(example, f"{path.name}:{number}")
-            examples.append(example)
+            examples.append({**example, "source": "seed"})
     return examples
 
 
@@ -63,7 +63,8 @@ def load_pool_examples(datasets_dir: Path, data_dir: Path = DATA_DIR) -> tuple[l
             label = labels.get(comment["id"])
             if label is None:
                 continue
-            example = {**label, "text": comment["body"], "lang": "en", "created": comment.get("created")}
+            example = {**label, "text": comment["body"], "lang": "en", "created": comment.get("created"),
+                       "source": "pool"}
             (held_out if is_held_out(comment["link_id"]) else train).append(example)
     return train, held_out
 
@@ -125,19 +126,56 @@ def _multiclass_report(gold: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
-def cross_validate(model, examples: Sequence[dict], folds: int = 5, seed: int = 0) -> dict:
-    """Out-of-fold metrics of ``model`` (a TopicClassifier, cloned per fold) on ``examples``."""
+def sample_weights(examples: Sequence[dict], real_weight: float = 1.0) -> np.ndarray:
+    """Weight ``real_weight`` for real posts, 1 for the seed posts written for the project.
+
+    The seed set is clean and balanced but its style is not Reddit's; real comments are what the model
+    meets, so they may count more. Anything not marked ``source: seed`` is real (pool, stored human labels).
+    """
+    return np.array([1.0 if x.get("source") == "seed" else float(real_weight) for x in examples])
+
+
+def cv_groups(examples: Sequence[dict]) -> np.ndarray:
+    """Cross-validation groups: comments of one thread share context and wording, so a thread stays in one fold."""
+    return np.array([x.get("link_id") or x.get("id") or f"#{i}" for i, x in enumerate(examples)])
+
+
+def out_of_fold_heads(
+    model, examples: Sequence[dict], folds: int = 5, seed: int = 0, sample_weight=None
+) -> dict[str, np.ndarray]:
+    """Head probabilities of every example predicted by a clone of ``model`` not trained on its fold."""
     from sklearn.base import clone
 
     texts = [x["text"] for x in examples]
     strata = np.array([(x["stance"] if x["relevant"] else "off_topic") for x in examples])
+    weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     out_of_fold: dict[str, np.ndarray] = {}
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in splitter.split(texts, strata):
-        fitted = clone(model).fit([texts[i] for i in train_idx], [examples[i] for i in train_idx])
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in splitter.split(texts, strata, cv_groups(examples)):
+        fitted = clone(model).fit([texts[i] for i in train_idx], [examples[i] for i in train_idx],
+                                  sample_weight=weight[train_idx])
         heads = fitted.predict_heads([texts[i] for i in test_idx])
         for name, values in heads.items():
             if name not in out_of_fold:
                 out_of_fold[name] = np.zeros((len(texts),) + values.shape[1:])
             out_of_fold[name][test_idx] = values
-    return evaluate(examples, out_of_fold, getattr(model, "relevance_threshold", 0.5))
+    return out_of_fold
+
+
+def cross_validate(model, examples: Sequence[dict], folds: int = 5, seed: int = 0, sample_weight=None) -> dict:
+    """Out-of-fold metrics of ``model`` (a TopicClassifier, cloned per fold) on ``examples``."""
+    heads = out_of_fold_heads(model, examples, folds, seed, sample_weight)
+    return evaluate(examples, heads, getattr(model, "relevance_threshold", 0.5))
+
+
+def best_threshold(gold: Sequence[bool], scores: np.ndarray) -> float:
+    """The score threshold with the highest F1 (ties: the one closest to 0.5), for out-of-fold scores."""
+    gold = np.asarray(gold, dtype=bool)
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    predicted = np.asarray(scores)[None, :] >= candidates[:, None]
+    true_positives = (predicted & gold).sum(axis=1)
+    # F1 = 2 TP / (predicted positives + gold positives), 0 where both are 0
+    denominator = predicted.sum(axis=1) + gold.sum()
+    f1 = list(np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1), 0.0))
+    best = max(f1)
+    return float(min((t for t, f in zip(candidates, f1) if f >= best - 1e-9), key=lambda t: abs(t - 0.5)))

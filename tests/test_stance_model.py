@@ -1,0 +1,150 @@
+"""TextFeatures and TopicClassifier: estimator contract, behaviour on tiny data, artefact round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from classifiers import PostClassifier, artefacts
+from classifiers.features import TextFeatures, char_ngrams, preprocess, tokenize, word_ngrams
+from classifiers.labels import STANCES
+from classifiers.stance import TopicClassifier, make_text_classifier
+
+OPEN = ["release the weights now", "open weights are the only way", "please open source the model",
+        "gpt-oss weights are finally out, great for local use", "openai should release the weights"]
+CLOSED = ["keep the frontier models closed", "releasing weights is too dangerous", "closed models are safer",
+          "do not release the weights, misuse risk", "frontier weights must stay closed"]
+NEUTRAL = ["the weights were released on tuesday", "which licence do the weights use?",
+           "openai published a blog post about weights", "the model card lists the licence",
+           "weights and licence details are in the repo"]
+OFF = ["the tennis open starts today", "our office opens in berlin", "api outage again this morning",
+       "job post: backend engineer", "the shop is open on sunday", "football results from the weekend"]
+
+
+def _labelled():
+    texts, labels = [], []
+    for group, stance in ((OPEN, "pro_open"), (CLOSED, "pro_closed"), (NEUTRAL, "neutral")):
+        for text in group:
+            texts.append(text)
+            labels.append({"relevant": True, "stance": stance, "aspects": ["safety"] if "danger" in text else [],
+                           "safety_concern": stance == "pro_closed"})
+    for text in OFF:
+        texts.append(text)
+        labels.append({"relevant": False, "stance": "neutral", "aspects": [], "safety_concern": False})
+    return texts, labels
+
+
+def test_char_and_word_ngrams():
+    assert char_ngrams("ab", (2, 3)) == [" a", "ab", "b ", " ab", "ab "]
+    assert char_ngrams("a", (4, 5)) == [" a "]  # shorter than the lowest order: kept whole
+    assert word_ngrams(["not", "open", "now"], (1, 2)) == ["not", "open", "now", "not open", "open now"]
+    assert word_ngrams(["a"], (2, 2)) == []
+    assert tokenize("Sooo OPEN!! https://x.y @sam") == ["soo", "open", "!!", "httpurl", "user"]
+    assert preprocess("@sam Sooo") == " @user  soo"
+
+
+def test_text_features_match_tfidf_vectorizer_on_words():
+    # The word block must be what TfidfVectorizer computes with the same tokens (sublinear TF, smooth IDF, L2).
+    texts = OPEN + CLOSED + NEUTRAL
+    ours = TextFeatures(word_ngram_range=(1, 1), char_ngram_range=(2, 2), min_df=1).fit(texts)
+    reference = TfidfVectorizer(analyzer=tokenize, min_df=1, sublinear_tf=True).fit(texts)
+    words = ours.transform(texts)[:, : len(ours.word_vocabulary_)].toarray()
+    order = [ours.word_vocabulary_[t] for t in reference.get_feature_names_out()]
+    np.testing.assert_allclose(words[:, order], reference.transform(texts).toarray(), rtol=1e-6)
+
+
+def test_text_features_transform_is_stable_and_ignores_unknown_terms():
+    features = TextFeatures(min_df=1).fit(OPEN + CLOSED)
+    matrix = features.transform(["release the weights", "zzzz qqqq", "release the weights"])
+    assert matrix.shape == (3, features.n_features_out_) == (3, len(features.get_feature_names_out()))
+    np.testing.assert_allclose(matrix[0].toarray(), matrix[2].toarray())
+    # Each block is L2-normalised: a text with known words and n-grams has squared norm 2.
+    assert matrix[0].multiply(matrix[0]).sum() == pytest.approx(2.0)
+    # Character n-grams of unknown words still match known ones (" q" is not known, "zz" neither).
+    assert matrix[1].nnz < matrix[0].nnz
+    with pytest.raises(ValueError):
+        features.transform("a single string")
+
+
+def test_text_features_estimator_contract():
+    from sklearn.exceptions import NotFittedError
+
+    features = TextFeatures(min_df=1)
+    with pytest.raises(NotFittedError):
+        features.transform(["x"])
+    assert features.fit(OPEN) is features
+    first = dict(features.word_vocabulary_)
+    features.fit(OFF)  # a second fit forgets the first
+    assert set(features.word_vocabulary_).isdisjoint(set(first) - set(features.word_vocabulary_)) is True
+    assert "weights" not in features.word_vocabulary_
+    assert clone(features).get_params() == features.get_params()
+    assert not hasattr(clone(features), "word_vocabulary_")
+
+
+def test_text_features_max_char_features_keeps_most_frequent():
+    capped = TextFeatures(min_df=1, max_char_features=10).fit(OPEN + CLOSED)
+    assert len(capped.char_vocabulary_) == 10
+    assert " w" in capped.char_vocabulary_  # "weights" occurs in most texts
+    assert all(isinstance(i, int) for i in capped.char_vocabulary_.values())  # plain ints keep skops small
+
+
+def test_topic_classifier_learns_tiny_task_and_gates_by_relevance():
+    texts, labels = _labelled()
+    model = TopicClassifier(C=10.0, C_stance=10.0, min_df=1, calibration_folds=2).fit(texts, labels)
+    heads = model.predict_heads(["release the weights now please", "the tennis open on sunday"])
+    assert heads["stance"].shape == (2, 3)
+    np.testing.assert_allclose(heads["stance"].sum(axis=1), 1.0)
+    assert heads["relevant"][0] > heads["relevant"][1]
+    assert STANCES[heads["stance"][0].argmax()] == "pro_open"
+    assert list(model.predict(["release the weights now please", "the tennis open on sunday"])) == [
+        "pro_open", "neutral"]
+    assert set(heads) == {"relevant", "stance", "safety_concern", "safety", "competition", "governance", "local_ai"}
+    # Aspects never seen as positive are a constant "no".
+    assert (heads["competition"] == 0).all()
+
+
+def test_topic_classifier_sample_weight_and_validation():
+    texts, labels = _labelled()
+    model = TopicClassifier(min_df=1, calibration_folds=2)
+    with pytest.raises(ValueError):
+        clone(model).fit(texts, labels[:-1])
+    with pytest.raises(ValueError):
+        clone(model).fit(texts, labels, sample_weight=np.ones(3))
+    # Zero weight on every off-topic text leaves the relevance head with one class: a constant answer.
+    weight = np.array([0.0 if not x["relevant"] else 1.0 for x in labels])
+    fitted = clone(model).fit(texts, labels, sample_weight=weight + (weight == 0) * 1e-6)
+    assert fitted.predict_heads(["tennis"])["relevant"].shape == (1,)
+    assert clone(model).get_params() == model.get_params()
+
+
+def test_stance_head_missing_class_gets_zero_probability():
+    texts, labels = _labelled()
+    keep = [i for i, x in enumerate(labels) if x["stance"] != "pro_closed"]
+    model = TopicClassifier(min_df=1, calibration_folds=2).fit([texts[i] for i in keep], [labels[i] for i in keep])
+    stance = model.predict_heads(["keep it closed"])["stance"]
+    assert stance[0, STANCES.index("pro_closed")] == 0.0
+    assert stance.sum() == pytest.approx(1.0)
+
+
+def test_make_text_classifier_on_any_labels():
+    texts, labels = _labelled()
+    y = [x["stance"] if x["relevant"] else "off" for x in labels]
+    model = make_text_classifier(C=10.0, calibration_folds=2, min_df=1).fit(texts, y)
+    assert set(model.classes_) == {"pro_open", "pro_closed", "neutral", "off"}
+    assert model.predict(["release the weights now"])[0] == "pro_open"
+
+
+def test_artefact_round_trip_and_post_classifier(tmp_path):
+    texts, labels = _labelled()
+    model = TopicClassifier(min_df=1, calibration_folds=2, relevance_threshold=0.4).fit(texts, labels)
+    sha = artefacts.save(model, tmp_path / "m", {"name": "tiny"})
+    loaded, metadata = artefacts.load(tmp_path / "m", sha)
+    assert metadata["name"] == "tiny" and loaded.relevance_threshold == 0.4
+    probe = ["release the weights", "tennis on sunday", "keep them closed"]
+    for name, values in model.predict_heads(probe).items():
+        np.testing.assert_allclose(loaded.predict_heads(probe)[name], values)
+    result = PostClassifier(name="tiny", topic_model=loaded).classify(probe, ["en", "en", "fr"])
+    assert result[0].relevant and result[0].stance == "pro_open"
+    assert not result[2].relevant  # unsupported language
