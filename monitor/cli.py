@@ -242,7 +242,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON obje
         for job in summary["jobs"]:
             lag = job["lag_seconds"]
             failure = f"{(job['last_failure_at'] or '')[:19]} {job['last_error'] or ''}".strip()
-            jobs_table.add_row(job["name"], str(job["status"]) + (" (overdue)" if job["overdue"] else ""),
+            jobs_table.add_row(job["name"], (job["status"] or "-") + (" (overdue)" if job["overdue"] else ""),
                                (job["last_success_at"] or "never")[:19], "" if lag is None else f"{lag / 60:.0f} min",
                                failure[:70], str(len(job["collection_gaps"])))
         out.print(jobs_table)
