@@ -5,9 +5,19 @@ import json
 import numpy as np
 import pytest
 import skops.io as sio
+from scipy.special import softmax
+from sklearn.base import clone
 
 from classifiers.sentiment import ArtefactError, LearnedSentimentScorer, load_scorer
-from classifiers.sentiment.artefacts import MODEL_FILE, METADATA_FILE, default_artefact_dir, save_scorer, sha256_of
+from classifiers.sentiment.artefacts import (
+    METADATA_FILE,
+    MODEL_FILE,
+    default_artefact_dir,
+    save_scorer,
+    sha256_of,
+)
+from classifiers.sentiment.features import PostFeatures
+from classifiers.sentiment.train import tune_offsets
 
 TEXTS = [
     "Das ist großartig, ich freue mich sehr!",
@@ -85,3 +95,28 @@ def test_shipped_artefacts_load_and_are_small(lang):
     assert scorer.lang == lang and metadata["name"] == scorer.name
     assert (directory / MODEL_FILE).stat().st_size < 15e6
     assert metadata["validation_metrics"] and len(metadata["training_data"]["sha256"]) == 64
+
+
+def test_decision_offsets_shift_probabilities_and_labels_consistently(trained):
+    shifted = clone(trained).set_params(decision_offsets=(0.0, 0.0, 50.0)).fit(TEXTS, LABELS)
+    proba = shifted.predict_proba(TEXTS)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert set(shifted.predict(TEXTS)) == {"positive"}
+    assert np.allclose(trained.predict_proba(TEXTS), softmax(trained.decision_function(TEXTS), axis=1))
+
+
+def test_tune_offsets_finds_the_shift_the_objective_rewards():
+    decisions = [np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])]
+    offsets, score = tune_offsets(decisions, lambda predicted: float(np.mean(predicted[0] == "positive")))
+    assert score == 1.0 and offsets[2] > 1.0 and offsets[1] == 0.0
+
+
+def test_nb_scaled_scorer_learns_round_trips_and_needs_labels(tmp_path):
+    scorer = LearnedSentimentScorer(lang="de", C=10.0, nb_alpha=1.0).fit(TEXTS, LABELS)
+    assert list(scorer.predict(TEXTS)) == LABELS
+    scale = scorer.pipeline_.named_steps["features"].feature_scale_
+    assert scale.min() >= 0 and scale.max() > 0
+    save_scorer(scorer, tmp_path, {})
+    assert np.allclose(load_scorer(tmp_path).predict_proba(TEXTS), scorer.predict_proba(TEXTS))
+    with pytest.raises(ValueError, match="labels"):
+        PostFeatures(lang="de", nb_alpha=1.0).fit(TEXTS)

@@ -69,8 +69,9 @@ def save_scorer(scorer: LearnedSentimentScorer, directory: Path, extra_metadata:
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         **extra_metadata,
     }
-    (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return metadata
+    text = json.dumps(metadata, indent=2, ensure_ascii=False)
+    (directory / METADATA_FILE).write_text(text + "\n", encoding="utf-8")
+    return json.loads(text)  # as read back: tuples such as decision_offsets become lists
 
 
 def read_metadata(directory: Path) -> dict[str, Any]:
