@@ -28,6 +28,7 @@ TRUSTED_TYPES = frozenset(
     {
         "classifiers.features.preprocess",
         "classifiers.features.TextFeatures",
+        "classifiers.features.GroupedTextFeatures",
         "classifiers.stance.TopicClassifier",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
@@ -45,9 +46,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Libraries whose behaviour a model depends on; their versions are recorded with every artefact.
+VERSIONED_PACKAGES = (
+    "scikit-learn", "numpy", "scipy", "skops", "vaderSentiment", "textblob", "textblob-de",
+)
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for name in ("scikit-learn", "numpy", "scipy", "skops"):
+    for name in VERSIONED_PACKAGES:
         try:
             versions[name] = package_metadata.version(name)
         except package_metadata.PackageNotFoundError:
@@ -81,8 +88,10 @@ def read_metadata(directory: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: invalid JSON: {exc}") from None
 
 
-def load(directory: Path, expected_sha256: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """Load a model saved by ``save``, refusing changed files and untrusted types."""
+def load(
+    directory: Path, expected_sha256: str | None = None, trusted: frozenset[str] = TRUSTED_TYPES
+) -> tuple[Any, dict[str, Any]]:
+    """Load a model saved by ``save``, refusing changed files and types outside ``trusted``."""
     directory = Path(directory)
     metadata = read_metadata(directory)
     model_path = directory / MODEL_FILE
@@ -92,7 +101,7 @@ def load(directory: Path, expected_sha256: str | None = None) -> tuple[Any, dict
     for expected in (metadata.get("sha256"), expected_sha256):
         if expected is not None and expected != actual:
             raise ModelError(f"{model_path}: sha256 mismatch (expected {expected[:12]}…, got {actual[:12]}…)")
-    untrusted = set(sio.get_untrusted_types(file=model_path)) - TRUSTED_TYPES
+    untrusted = set(sio.get_untrusted_types(file=model_path)) - trusted
     if untrusted:
         raise ModelError(f"{model_path}: refusing untrusted types: {', '.join(sorted(untrusted))}")
-    return sio.load(model_path, trusted=sorted(TRUSTED_TYPES)), metadata
+    return sio.load(model_path, trusted=sorted(trusted)), metadata

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from monitor import cli_models, cli_schedule, jobs
+from monitor import cli_label, cli_models, cli_schedule, jobs
 from monitor.collectors import FetchWindow
 from monitor.cli_common import State, console, out, progress, settings
 from monitor.config import DEFAULT_PATH, default_config_text
@@ -308,6 +308,7 @@ def stream(
 
 cli_models.register(app)
 cli_schedule.register(app)
+cli_label.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from classifiers.prevalence import ShareEstimate, corrected_shares, expected_shares, simplex_least_squares
 from classifiers.labels import STANCES
+from classifiers.prevalence import ShareEstimate, corrected_shares, expected_shares, simplex_least_squares
 
 # A classifier that errs unevenly: it calls a fifth of neutral posts pro_closed, so raw counts inflate
 # pro_closed whenever neutral news dominates.

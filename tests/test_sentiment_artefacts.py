@@ -54,7 +54,7 @@ def test_round_trip_keeps_predictions_and_writes_metadata(trained, tmp_path):
     assert np.allclose(loaded.predict_proba(TEXTS), trained.predict_proba(TEXTS))
     on_disk = json.loads((tmp_path / METADATA_FILE).read_text())
     assert on_disk == metadata
-    assert on_disk["model_sha256"] == sha256_of(tmp_path / MODEL_FILE)
+    assert on_disk["sha256"] == sha256_of(tmp_path / MODEL_FILE)
     assert {"scikit-learn", "skops", "numpy"} <= set(on_disk["library_versions"])
     assert on_disk["name"] == "sm-sentiment-de-1" and on_disk["created_at"]
 
@@ -76,7 +76,7 @@ def test_untrusted_types_are_refused_even_with_matching_hash(trained, tmp_path):
     model = tmp_path / MODEL_FILE
     sio.dump({"payload": NotTrusted()}, model)
     metadata = json.loads((tmp_path / METADATA_FILE).read_text())
-    metadata["model_sha256"] = sha256_of(model)
+    metadata["sha256"] = sha256_of(model)
     (tmp_path / METADATA_FILE).write_text(json.dumps(metadata))
     with pytest.raises(ArtefactError, match="untrusted"):
         load_scorer(tmp_path)

@@ -1,0 +1,118 @@
+"""The ``stance label`` command: label the posts the active model is least sure about, in the terminal or in a
+spreadsheet, and measure agreement between annotators. ``register(app)`` adds it to the ``stance`` app."""
+
+from __future__ import annotations
+
+import getpass
+import math
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from monitor import labeling, labeling_csv
+from monitor.errors import MonitorError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``label`` command to ``app``; registering twice is harmless."""
+    if any(info.name == "label" for info in app.registered_commands):
+        return
+    app.command("label")(label)
+
+
+def label(
+    annotator: str | None = typer.Option(None, "--annotator", help="Whose labels these are (default: your login)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many posts to label or export."),
+    export: Path | None = typer.Option(None, "--export", help="Write the chosen posts to this CSV instead."),
+    import_file: Path | None = typer.Option(None, "--import", help="Store the labels of a filled-in CSV."),
+    show_agreement: bool = typer.Option(False, "--agreement", help="Cohen's kappa between annotators."),
+) -> None:
+    """Label the posts the active model is least sure about, spread over months, sources and languages.
+
+    One key per answer (relevant y/n; stance o/c/n; sentiment p/n/t; aspects f c g l toggles, then Enter;
+    safety concern y/n); s skips a post, u goes back to the previous one, q quits. Running again resumes.
+    --export writes a CSV for a spreadsheet (blank aspects = none, blank safety_concern = false) and
+    --import reads it back; importing again replaces labels instead of adding them. Retrain with
+    `stance train`.
+
+    Example: stance label --annotator anna --limit 50
+    """
+    # Imported here, not at the top: monitor.cli imports this module to call register().
+    from monitor import jobs
+    from monitor.cli import console, out, settings
+
+    if sum(bool(mode) for mode in (export, import_file, show_agreement)) > 1:
+        raise MonitorError("use one of --export, --import and --agreement at a time")
+    name = _annotator(annotator)
+    sessions = jobs.open_store(settings())
+    if show_agreement:
+        with sessions() as session:
+            _print_agreement(out, labeling_csv.agreement(session))
+        return
+    if import_file is not None:
+        with sessions.begin() as session:
+            result = labeling_csv.import_csv(session, import_file, name)
+        for error in result.errors:
+            console.print(error, markup=False, highlight=False)
+        out.print(f"{import_file}: stored {result.stored} labels by {name}, {len(result.errors)} rows rejected, "
+                  f"{result.blank} left blank", markup=False, highlight=False)
+        if result.errors and not result.stored:
+            raise MonitorError(f"{import_file}: no row could be stored")
+        return
+    with sessions.begin() as session:
+        version_id = jobs.ensure_active_model(session).id
+    if export is not None:
+        with sessions() as session:
+            n = labeling_csv.export_csv(session, name, limit, version_id, export)
+        out.print(f"wrote {n} posts to {export}; fill in the label columns, then "
+                  f"`stance label --import {export} --annotator {name}`", markup=False, highlight=False)
+        return
+    summary = labeling.annotate(sessions, name, version_id, _read_key(out),
+                                lambda text: out.print(text, markup=False, highlight=False), limit)
+    out.print(f"labelled {summary.labelled} posts as {name} ({summary.skipped} skipped)"
+              + ("; run again to resume" if summary.quit else ""), markup=False, highlight=False)
+
+
+def _annotator(given: str | None) -> str:
+    if given is None:
+        try:
+            given = getpass.getuser()  # LOGNAME, USER, LNAME, USERNAME, then the password database
+        except (OSError, KeyError):
+            raise MonitorError("cannot tell who you are; pass --annotator NAME") from None
+    name = given.strip()
+    if not name or len(name) > 64:
+        raise MonitorError(f"--annotator: expected a name of 1 to 64 characters, got {given!r}")
+    return name
+
+
+def _read_key(out):
+    """One key per answer: raw keypresses on a terminal, one character at a time from a pipe or file."""
+    import click
+
+    def read(prompt: str) -> str:
+        out.print(prompt + " ", end="", markup=False, highlight=False)
+        if sys.stdin.isatty():
+            key = click.getchar()  # raises KeyboardInterrupt on Ctrl-C and EOFError on Ctrl-D
+        else:
+            key = sys.stdin.read(1)
+            if key == "":
+                raise EOFError
+        out.print("⏎" if key in ("\r", "\n") else key, markup=False, highlight=False)
+        return key
+
+    return read
+
+
+def _print_agreement(out, results: list[labeling_csv.Agreement]) -> None:
+    if not results:
+        raise MonitorError("no post has labels by two annotators yet; nothing to compare")
+    for result in results:
+        table = Table("field", "Cohen's kappa", "raw agreement",
+                      title=f"{result.first} vs {result.second}: {result.posts} shared posts")
+        for name in labeling_csv.AGREEMENT_FIELDS:
+            kappa, observed = result.kappa[name], result.observed[name]
+            table.add_row(name, "n/a (one value only)" if math.isnan(kappa) else f"{kappa:.3f}",
+                          "n/a" if math.isnan(observed) else f"{observed:.0%}")
+        out.print(table)
