@@ -153,12 +153,24 @@ def collect(
     window: FetchWindow = FetchWindow(),
     on_page: Callable[[RunSummary], None] | None = None,
 ) -> list[RunSummary]:
+    """Collect every query of the enabled sources (or of ``source``), each source under the same lease the
+    scheduler takes, so a cron run and a running scheduler never collect one source at once."""
+    from datetime import timedelta
+
+    from monitor.locks import LockHeld, holding
+
     sessions = open_store(settings)
     context = ingest_context(settings)
+    ttl = timedelta(seconds=int(settings.schedule.get("lease_seconds", 600)))
     summaries = []
     for collector in build_collectors(settings, source):
-        for query in collector.queries():
-            summaries.append(collect_query(sessions, collector, query, context, window, on_page))
+        try:
+            with holding(sessions, f"collect:{collector.name}", ttl) as lease:
+                for query in collector.queries():
+                    summaries.append(collect_query(sessions, collector, query, context, window, on_page,
+                                                   should_stop=lease.lost.is_set))
+        except LockHeld as exc:
+            summaries.append(RunSummary(collector.name, "*", status="locked", error=str(exc)))
     return summaries
 
 

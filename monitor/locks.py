@@ -14,7 +14,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 
@@ -105,3 +106,16 @@ class Heartbeat:
         while not self._done.wait(self.interval):
             if not self.beat():
                 return
+
+
+@contextmanager
+def holding(sessions: sessionmaker[Session], name: str, ttl: timedelta) -> Iterator[Heartbeat]:
+    """Hold lease ``name`` for the duration of the block, renewing it; raises LockHeld if another has it."""
+    owner = owner_id()
+    if not acquire(sessions, name, owner, utcnow(), ttl):
+        raise LockHeld(f"lease {name} is held by {holder(sessions, name) or 'another process'}")
+    try:
+        with Heartbeat(sessions, name, owner, ttl) as heartbeat:
+            yield heartbeat
+    finally:
+        release(sessions, name, owner)

@@ -64,3 +64,20 @@ def test_missing_credentials_are_one_line(workdir, monkeypatch, capsys):
     code, _, err = stance(capsys, "collect", "--source", "x")
     assert code == 1
     assert "X_BEARER_TOKEN" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_collect_skips_a_source_whose_lease_another_process_holds(workdir, httpserver, monkeypatch, capsys):
+    from datetime import timedelta
+
+    from monitor.locks import acquire, utcnow
+    from storage.engine import open_database
+
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    serve_algolia(httpserver, [hit(1, "OpenAI releases gpt-oss under Apache 2.0")])
+    engine, sessions = open_database("sqlite:///stance.db")
+    assert acquire(sessions, "collect:hackernews", "other-machine:1", utcnow(), timedelta(minutes=10))
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0, err
+    assert "locked" in out and "other-machine:1" in out
+    assert not httpserver.log  # nothing was fetched
+    engine.dispose()
