@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from classifiers import PostClassifier, artefacts
-from classifiers.features import TextFeatures, char_ngrams, preprocess, tokenize, word_ngrams
+from classifiers.features import GroupedTextFeatures, TextFeatures, char_ngrams, preprocess, tokenize, word_ngrams
 from classifiers.labels import STANCES
 from classifiers.stance import TopicClassifier, make_text_classifier
 
@@ -88,6 +88,39 @@ def test_text_features_max_char_features_keeps_most_frequent():
     assert len(capped.char_vocabulary_) == 10
     assert " w" in capped.char_vocabulary_  # "weights" occurs in most texts
     assert all(isinstance(i, int) for i in capped.char_vocabulary_.values())  # plain ints keep skops small
+
+
+def test_grouped_text_features_blocks():
+    texts = OPEN + CLOSED
+    groups = ["a"] * len(OPEN) + ["b"] * len(CLOSED)
+    plain = TextFeatures(min_df=1).fit(texts).transform(texts).toarray()
+    # Plain texts: exactly TextFeatures.
+    np.testing.assert_allclose(GroupedTextFeatures(min_df=1).fit(texts).transform(texts).toarray(), plain)
+    features = GroupedTextFeatures(min_df=1, shared_weight=0.5).fit(list(zip(groups, texts)))
+    assert features.groups_ == ["a", "b"]
+    matrix = features.transform([("a", texts[0]), ("b", texts[0]), ("unseen", texts[0]), texts[0]]).toarray()
+    width = plain.shape[1]
+    assert matrix.shape == (4, 3 * width) == (4, features.n_features_out_)
+    assert len(features.get_feature_names_out()) == 3 * width
+    np.testing.assert_allclose(matrix[:, :width], 0.5 * np.tile(plain[0], (4, 1)))
+    np.testing.assert_allclose(matrix[0, width:2 * width], plain[0])  # group a's private block
+    np.testing.assert_allclose(matrix[0, 2 * width:], 0.0)
+    np.testing.assert_allclose(matrix[1, width:2 * width], 0.0)
+    np.testing.assert_allclose(matrix[1, 2 * width:], plain[0])  # group b's private block
+    np.testing.assert_allclose(matrix[2:, width:], 0.0)  # unknown group or plain text: shared block only
+
+
+def test_make_text_classifier_on_group_text_pairs(tmp_path):
+    # The same words mean opposite labels in two groups: only the group-crossed features can learn that.
+    texts = ["we must ban it now", "it is great and good", "ban it forever", "so good, great"] * 4
+    pairs = [("x", t) for t in texts] + [("y", t) for t in texts]
+    labels = ["AGAINST", "FAVOR"] * 8 + ["FAVOR", "AGAINST"] * 8
+    model = make_text_classifier(C=10.0, min_df=1).fit(pairs, labels)
+    probe = [("x", "ban it"), ("y", "ban it"), ("x", "great"), ("y", "great")]
+    assert list(model.predict(probe)) == ["AGAINST", "FAVOR", "FAVOR", "AGAINST"]
+    sha = artefacts.save(model, tmp_path / "m", {"name": "grouped"})
+    loaded, _ = artefacts.load(tmp_path / "m", sha)
+    np.testing.assert_allclose(loaded.predict_proba(probe), model.predict_proba(probe))
 
 
 def test_topic_classifier_learns_tiny_task_and_gates_by_relevance():
