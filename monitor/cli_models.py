@@ -24,6 +24,9 @@ def train(
     data: Optional[Path] = typer.Argument(None, help="A labelled CSV/JSONL file (omit to retrain the default model)."),
     label_col: Optional[str] = typer.Option(None, "--label-col", help="The label column of DATA."),
     text_col: str = typer.Option("text", "--text-col", help="The text column of DATA."),
+    group_col: Optional[str] = typer.Option(
+        None, "--group-col", help="Labels are relative to this column (e.g. the stance target)."
+    ),
     out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the model (with DATA)."),
     activate: bool = typer.Option(False, help="Activate the new default-model version right away."),
     folds: int = typer.Option(5, help="Cross-validation folds."),
@@ -40,7 +43,7 @@ def train(
     if data is not None:
         if not label_col or not out_path:
             raise MonitorError("training on a file needs --label-col and --out")
-        result = model_registry.train_single_label(data, label_col, text_col, out_path, folds)
+        result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col)
         _print_single_label_metrics(result.metrics)
     else:
         current = settings()

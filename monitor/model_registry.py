@@ -71,8 +71,14 @@ def train_topic_version(
     return TrainResult(name, path, len(examples), metrics, activate)
 
 
-def train_single_label(data: Path, label_col: str, text_col: str, out: Path, folds: int = 5) -> TrainResult:
-    """Train a text classifier for any label column of a CSV/JSONL file and save it to ``out``."""
+def train_single_label(
+    data: Path, label_col: str, text_col: str, out: Path, folds: int = 5, group_col: str | None = None
+) -> TrainResult:
+    """Train a text classifier for any label column of a CSV/JSONL file and save it to ``out``.
+
+    With ``group_col`` (e.g. the target of a stance), the labels are read relative to that column: one model
+    learns from every group at once, on features shared by all groups plus a copy per group.
+    """
     from sklearn.model_selection import cross_val_predict
     from sklearn.metrics import classification_report, confusion_matrix
 
@@ -84,6 +90,11 @@ def train_single_label(data: Path, label_col: str, text_col: str, out: Path, fol
             raise MonitorError(f"{data}: row {number}: column {text_col!r} is missing or empty")
         if label in (None, ""):
             raise MonitorError(f"{data}: row {number}: column {label_col!r} is missing or empty")
+        if group_col is not None:
+            group = row.get(group_col)
+            if group in (None, ""):
+                raise MonitorError(f"{data}: row {number}: column {group_col!r} is missing or empty")
+            text = (str(group), text)
         texts.append(text)
         labels.append(str(label))
     classes, counts = np.unique(labels, return_counts=True)
@@ -99,7 +110,8 @@ def train_single_label(data: Path, label_col: str, text_col: str, out: Path, fol
     model.fit(texts, labels)
     name = f"{label_col}-{out.name}"
     artefacts.save(model, out, {"name": name, "kind": "text-classifier", "label_col": label_col,
-                                "text_col": text_col, "metrics": metrics, "training_data": {"rows": len(texts)}})
+                                "text_col": text_col, "group_col": group_col, "metrics": metrics,
+                                "training_data": {"rows": len(texts)}})
     return TrainResult(name, out, len(texts), metrics, False)
 
 
