@@ -36,7 +36,7 @@ def chart_figure(content: ReportContent, title: str, note: str = "",
         figure.text(0.5, 0.45, "SYNTHETIC", ha="center", va="center", rotation=25, fontsize=90,
                     color=style.SYNTHETIC_COLOUR, alpha=0.05, zorder=0)
     if markers:
-        footer.text(0.01, 0.5, wrapped(marker_legend(content), 230, max_lines=2), ha="left", va="center",
+        footer.text(0.01, 0.5, wrapped(marker_legend(content), 190, max_lines=2), ha="left", va="center",
                     fontsize=7.5, color="#444444")
     return figure, body
 
