@@ -11,10 +11,10 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from classifiers.prevalence import wilson_interval
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES
 
-Z_95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -50,16 +50,6 @@ def confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | None:
         return None
     # Every true class needs examples, or its row says nothing about how the classifier errs.
     return rows if all(sum(row) > 0 for row in rows) else None
-
-
-def wilson_interval(successes: float, trials: float, z: float = Z_95) -> tuple[float, float]:
-    if trials <= 0:
-        return (math.nan, math.nan)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def raw_shares(counts: Mapping[str, int]) -> dict[str, Share]:
