@@ -7,7 +7,6 @@ from dataclasses import dataclass
 STANCES = ("pro_open", "pro_closed", "neutral")
 ASPECTS = ("safety", "competition", "governance", "local_ai")
 SENTIMENTS = ("negative", "neutral", "positive")
-HEADS = ("relevant", "stance", "aspects", "safety_concern")
 
 
 @dataclass(frozen=True)

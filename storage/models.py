@@ -24,6 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The label vocabulary is defined once, in classifiers.labels; re-exported here for queries and reports.
+from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: F401
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -31,10 +34,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-ASPECTS = ("safety", "competition", "governance", "local_ai")
-STANCES = ("pro_open", "pro_closed", "neutral")
-SENTIMENTS = ("negative", "neutral", "positive")
 
 
 class Base(DeclarativeBase):
