@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -71,6 +71,8 @@ class ReportContent:
     coverage: list[SourceCoverage]
     markers: list[Marker]
     share_note: str
+    #: One line per alert the scheduler recorded for a period inside this report's period.
+    alerts: list[str] = field(default_factory=list)
 
     @property
     def posts(self) -> int:
@@ -112,6 +114,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         terms=stance_terms([(p.stance, p.text) for p in sample]) if sample else [],
         examples=representative_posts(sample),
         coverage=collection_coverage(session),
+        alerts=_alert_lines(session, period),
         markers=_markers(request, versions),
         share_note=estimator.describe(),
     )
@@ -161,3 +164,11 @@ def _markers(request: ReportRequest, versions: list[VersionInfo]) -> list[Marker
     markers += [Marker(as_date(v.activated_at), f"M{i}", f"model {v.name} activated", "model")
                 for i, v in enumerate(activated, start=1)]
     return markers
+
+
+def _alert_lines(session: Session, period: Window | None) -> list[str]:
+    from storage.scheduling_queries import alerts_between
+
+    if period is None:
+        return []
+    return [f"{alert.period_start:%Y-%m-%d} ({alert.freq}): {alert.message}" for alert in alerts_between(session, *period)]

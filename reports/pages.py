@@ -129,6 +129,13 @@ def summary_page(content: ReportContent) -> Figure:
             cell.set_text_props(fontweight="bold")
         if row in (2, 3, 4) and column == 0:
             cell.set_text_props(color=style.STANCE_COLOURS[style.STANCE_ORDER[row - 2]], fontweight="bold")
+    if content.alerts:
+        figure.text(0.05, 0.22, "Alerts in this period", fontsize=11, fontweight="bold", va="top")
+        shown = content.alerts[-8:]
+        lines = [wrapped(line, 150, max_lines=1) for line in shown]
+        if len(content.alerts) > len(shown):
+            lines.insert(0, f"(the latest {len(shown)} of {len(content.alerts)})")
+        figure.text(0.05, 0.19, "\n".join(lines), fontsize=8.5, color="#333333", va="top", linespacing=1.4)
     return figure
 
 

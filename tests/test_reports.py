@@ -245,3 +245,22 @@ def test_corrected_shares_are_used_and_labelled_when_available(tmp_path, databas
     stance_page = reader.pages[2].extract_text()
     assert "Stance shares over time" in stance_page
     assert "corrected for classifier error" in stance_page and "raw counts" not in stance_page
+
+
+def test_alerts_recorded_for_the_period_appear_on_the_key_numbers_page(tmp_path, database):
+    from storage.scheduling_models import Alert
+
+    with database.begin() as session:
+        version = add_version(session)
+        fill_weeks(session, version, MONDAY, weeks=3, per_week=12, lang="en", text="ship the weights")
+        for start, message in ((MONDAY + timedelta(days=7), "pro_open share jumped to 80% (baseline 40%)"),
+                               (MONDAY - timedelta(days=70), "an alert before the report's period")):
+            session.add(Alert(created_at=utc(start), metric="stance:pro_open", freq="week", period_start=start,
+                              value=0.8, baseline_mean=0.4, baseline_std=0.05, baseline_periods=8, z_score=8.0,
+                              change=0.4, rule="z", message=message))
+    with database() as session:
+        result = build_report(session, request_for(tmp_path, formats=("pdf",)))
+    text = pdf_text(result)[1]
+    assert "Alerts in this period" in text
+    assert "pro_open share jumped to 80%" in text
+    assert "before the report's period" not in text
