@@ -155,3 +155,19 @@ def test_event_to_record_fields_and_errors():
     del broken["commit"]["record"]["text"]
     with pytest.raises(InvalidRecord, match="text"):
         event_to_record(broken)
+
+
+def test_stream_command_uses_the_configured_jetstream_url(jetstream, workdir, capsys):
+    from tests_support import stance
+
+    server = jetstream()
+    (workdir / "stance.toml").write_text(
+        f'[topic]\nkeywords = ["gpt-oss"]\n\n[sources.bluesky]\njetstream_url = "{server.url}"\n'
+    )
+    code, out, err = stance(capsys, "stream", "--source", "bluesky", "--max-events", "6")
+    assert code == 0, err
+    assert "6 events, 3 matched, 3 new posts" in out
+    code, out, _ = stance(capsys, "status", "--json")
+    assert json.loads(out)["by_source"] == {"bluesky": 3}
+    code, _, err = stance(capsys, "stream", "--source", "mastodon")
+    assert code == 1 and "bluesky only" in err
