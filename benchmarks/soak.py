@@ -315,7 +315,7 @@ def soak(cycles: int, seed: int) -> int:
     print(f"posts lost: {len(lost)}")
     print(f"duplicates: {rows - len(stored)}")
     print(f"scheduler outcomes: {dict(sorted(outcomes.items()))}; concurrent runs of one source: max {watch['peak']}")
-    print(f"collection runs: {dict(sorted(runs.items()))} (running = the killed process's run)")
+    print(f"collection runs: {dict(sorted(runs.items()))} (abandoned/running = the killed process's run)")
     print(f"{'fault':<22}{'injected':>9}{'recovered':>11}")
     for kind in FAULTS:
         print(f"{kind:<22}{injected[kind]:>9}{recovered[kind]:>11}")

@@ -84,6 +84,13 @@ def set_cursor(session: Session, source: str, query: str, state: dict[str, Any])
 
 
 def start_run(session: Session, source: str, query: str) -> CollectionRun:
+    """Record a new run. Runs of the same source and query still marked running belong to a process that
+    died (collection of one source runs under a lease, one at a time): they are marked abandoned."""
+    session.execute(
+        update(CollectionRun)
+        .where(CollectionRun.source == source, CollectionRun.query == query, CollectionRun.status == "running")
+        .values(status="abandoned", error="the process ended before the run finished; resumed from its cursor")
+    )
     run = CollectionRun(source=source, query=query, started_at=utcnow(), status="running")
     session.add(run)
     session.flush()

@@ -80,12 +80,16 @@ def test_killed_run_keeps_committed_pages_and_resumes_from_the_cursor(sessions):
     with sessions() as session:
         assert queries.count_posts(session) == 6
         assert queries.get_cursor(session, "fake", "q") == {"page": 2}
+    with sessions.begin() as session:  # as if the process had been killed before recording the failure
+        session.get(CollectionRun, crashed.run_id).status = "running"
     resumed_collector = FakeCollector(pages)
     resumed = collect_query(sessions, resumed_collector, "q", CONTEXT)
     assert resumed_collector.seen_cursors == [{"page": 2}]
     assert (resumed.status, resumed.new) == ("ok", 6)
     again = collect_query(sessions, FakeCollector(pages), "q", CONTEXT)
     assert again.new == 0
+    with sessions() as session:
+        assert session.get(CollectionRun, crashed.run_id).status == "abandoned"
     with sessions() as session:
         assert queries.count_posts(session) == 12
 
