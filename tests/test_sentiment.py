@@ -94,3 +94,14 @@ def test_sentiment_result_is_frozen():
     result = SentimentResult("positive", 0.5, "vader")
     with pytest.raises(FrozenInstanceError):
         result.label = "negative"
+
+
+def test_label_and_polarity_agree_with_predict_and_polarity():
+    from classifiers.sentiment import load_default_router
+
+    texts = ["This is great, I love it!", "Das ist eine Katastrophe.", "The meeting is at noon.",
+             "Nicht schlecht, wirklich gut gemacht"]
+    for scorer in load_default_router().scorers.values():
+        labels, polarity = scorer.label_and_polarity(texts)
+        assert list(labels) == list(scorer.predict(texts))
+        assert np.allclose(polarity, scorer.polarity(texts))

@@ -32,6 +32,11 @@ class SentimentScorer(ClassifierMixin, BaseEstimator):
     def polarity(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and polarities together. Subclasses whose two answers come from one computation override
+        this to do it once: the pipeline needs both for every post."""
+        return self.predict(texts), self.polarity(texts)
+
 
 class LexiconScorer(SentimentScorer):
     """A scorer whose only output is a polarity; labels and probabilities are derived from it.
@@ -61,6 +66,10 @@ class LexiconScorer(SentimentScorer):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return proba_from_polarity(self.polarity(texts), self.neutral_band)
+
+    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        polarity = self.polarity(texts)
+        return labels_from_polarity(polarity, self.neutral_band), polarity
 
 
 def labels_from_polarity(polarity: np.ndarray, neutral_band: float = 0.0) -> np.ndarray:

@@ -104,3 +104,7 @@ class LearnedSentimentScorer(SentimentScorer):
     def polarity(self, texts: Sequence[str]) -> np.ndarray:
         """P(positive) - P(negative)."""
         return polarity_from_proba(self.predict_proba(texts))
+
+    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        proba = self.predict_proba(texts)
+        return np.array(LABELS)[proba.argmax(axis=1)], polarity_from_proba(proba)

@@ -41,9 +41,7 @@ class SentimentRouter:
             if not positions:
                 continue
             batch = [texts[i] for i in positions]
-            proba = scorer.predict_proba(batch)
-            labels = scorer.classes_[proba.argmax(axis=1)]
-            polarities = scorer.polarity(batch)
+            labels, polarities = scorer.label_and_polarity(batch)
             for i, label, polarity in zip(positions, labels, polarities, strict=True):
                 results[i] = SentimentResult(str(label), float(polarity), scorer.name)
         return results
