@@ -44,13 +44,28 @@ def _metric(metrics: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value if isinstance(value, (int, float)) else None
 
 
-def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+#: Where training stores its evaluations inside ModelVersion.metrics (classifiers.train_default,
+#: monitor.model_registry); metrics stored flat at the top level are read as they are.
+METRIC_SECTIONS = (("cross_validated", "cross-validated"), ("pool_held_out", "held-out real threads"))
+
+
+def _headline(metrics: Mapping[str, Any]) -> str:
     parts = []
     for path, label in HEADLINE_METRICS:
-        value = _metric(metrics or {}, path)
+        value = _metric(metrics, path)
         if value is not None:
             parts.append(f"{label} {value:.3f}" if isinstance(value, float) else f"{label} {value}")
-    return ", ".join(parts) or "no validation metrics stored"
+    return ", ".join(parts)
+
+
+def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+    metrics = metrics or {}
+    sections = [
+        f"{label}: {text}"
+        for key, label in METRIC_SECTIONS
+        if isinstance(metrics.get(key), Mapping) and (text := _headline(metrics[key]))
+    ]
+    return "; ".join(sections) or _headline(metrics) or "no validation metrics stored"
 
 
 def methods_page(content: ReportContent) -> Figure:

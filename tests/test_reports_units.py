@@ -100,3 +100,15 @@ def test_drawable_text_keeps_umlauts_escapes_dollars_and_drops_undrawable_charac
     assert text.startswith("Grüße aus Köln") and r"\$10M" in text and "\U000E0001" not in text
     assert "\n" not in text
     assert shorten("ä" * 50, 10) == "ä" * 9 + "…"
+
+
+def test_methods_page_reads_nested_and_flat_validation_metrics():
+    from reports.methods import metrics_text
+
+    nested = {"cross_validated": {"n": 3903, "stance": {"macro_f1": 0.6514}, "relevant": {"f1": 0.8373}},
+              "pool_held_out": {"n": 761, "relevant": {"f1": 0.724}}}
+    text = metrics_text(nested)
+    assert "cross-validated: n 3903, stance macro-F1 0.651, relevance F1 0.837" in text
+    assert "held-out real threads: n 761, relevance F1 0.724" in text
+    assert metrics_text({"stance": {"macro_f1": 0.71}}) == "stance macro-F1 0.710"
+    assert metrics_text(None) == "no validation metrics stored"
