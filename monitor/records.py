@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from monitor.timeparse import parse_timestamp
+
 
 @dataclass(frozen=True)
 class PostRecord:
@@ -27,3 +29,11 @@ class PostRecord:
 
 class InvalidRecord(ValueError):
     """One raw item could not become a post; the message names the field."""
+
+
+def time_field(value: object, field: str) -> datetime:
+    """Parse a payload's timestamp; a bad or missing one is an InvalidRecord naming ``field``."""
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise InvalidRecord(f"{field}: {exc}") from None

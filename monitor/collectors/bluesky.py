@@ -20,7 +20,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord
+from monitor.records import InvalidRecord, PostRecord, time_field
 from monitor.timeparse import parse_timestamp
 
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"
@@ -201,10 +201,7 @@ def post_view_to_record(raw: Any) -> PostRecord:
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidRecord("record.text: missing or empty")
-    try:
-        created_at = parse_timestamp(record.get("createdAt") or raw.get("indexedAt"))
-    except ValueError as exc:
-        raise InvalidRecord(f"record.createdAt: {exc}") from None
+    created_at = time_field(record.get("createdAt") or raw.get("indexedAt"), "record.createdAt")
     author = raw.get("author") if isinstance(raw.get("author"), Mapping) else {}
     handle = author.get("handle") or author.get("did")
     if not handle:

@@ -20,8 +20,7 @@ from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
 from monitor.normalise import MAX_TEXT_CHARS
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 DEMO = "builtin:demo"
 PAGE_SIZE = 1000
@@ -168,10 +167,7 @@ def simple_row_to_record(row: Mapping[str, Any]) -> PostRecord:
         raise InvalidRecord(f"text: too long ({len(text)} chars, max {MAX_TEXT_CHARS})")
     if row.get("created_at") in (None, ""):
         raise InvalidRecord("created_at: missing")
-    try:
-        created_at = parse_timestamp(row.get("created_at"))
-    except ValueError as exc:
-        raise InvalidRecord(f"created_at: {exc}") from None
+    created_at = time_field(row.get("created_at"), "created_at")
     url = row.get("url") or None
     if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_CHARS):
         raise InvalidRecord(f"url: expected a string of at most {MAX_URL_CHARS} chars")

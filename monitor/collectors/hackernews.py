@@ -19,8 +19,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 DEFAULT_BASE_URL = "https://hn.algolia.com"
 HITS_PER_PAGE = 100
@@ -152,10 +151,7 @@ def hit_to_record(hit: Any) -> PostRecord:
     if not text.strip():
         raise InvalidRecord("text: missing or empty (no title, story_text or comment_text)")
     moment = hit.get("created_at_i", hit.get("created_at"))
-    try:
-        created_at = parse_timestamp(moment)
-    except ValueError as exc:
-        raise InvalidRecord(f"created_at: {exc}") from None
+    created_at = time_field(moment, "created_at")
     metrics = {}
     if isinstance(hit.get("points"), int):
         metrics["likes"] = hit["points"]

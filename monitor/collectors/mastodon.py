@@ -34,8 +34,7 @@ from monitor.collectors.http import (
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
 PAGE_SIZE = 40  # the API maximum for timelines and search
@@ -226,10 +225,7 @@ def status_to_record(raw: Any) -> PostRecord:
     text = "\n\n".join(html_to_text(part) for part in parts if isinstance(part, str) and part.strip())
     if not text:
         raise InvalidRecord("content: empty")
-    try:
-        created_at = parse_timestamp(status.get("created_at"))
-    except ValueError as exc:
-        raise InvalidRecord(f"created_at: {exc}") from None
+    created_at = time_field(status.get("created_at"), "created_at")
     account = status.get("account")
     if not isinstance(account, Mapping):
         raise InvalidRecord("account: missing")

@@ -25,8 +25,7 @@ from monitor.collectors.http import (
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 ID_ENV, SECRET_ENV, AGENT_ENV = "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT"
 PAGE_SIZE = 100  # the listing maximum
@@ -195,10 +194,7 @@ def thing_to_record(raw: Any) -> PostRecord:
     text = "\n\n".join(part for part in parts if isinstance(part, str) and part.strip())
     if not text:
         raise InvalidRecord("text: missing or empty (title/selftext or body)")
-    try:
-        created_at = parse_timestamp(data.get("created_utc"))
-    except ValueError as exc:
-        raise InvalidRecord(f"created_utc: {exc}") from None
+    created_at = time_field(data.get("created_utc"), "created_utc")
     author = data.get("author")
     permalink = data.get("permalink")
     metrics = {"likes": data["score"]} if isinstance(data.get("score"), int) else {}

@@ -21,8 +21,7 @@ from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session,
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.normalise import MAX_TEXT_CHARS
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 #: Ids remembered per feed; far more than any feed shows at once.
 MAX_SEEN_IDS = 1000
@@ -160,10 +159,7 @@ def entry_to_record(raw: Any) -> PostRecord:
         raise InvalidRecord("text: missing or empty (no title or summary)")
     if not raw.get("published"):
         raise InvalidRecord("published: missing")
-    try:
-        created_at = parse_timestamp(raw["published"])
-    except ValueError as exc:
-        raise InvalidRecord(f"published: {exc}") from None
+    created_at = time_field(raw["published"], "published")
     language = raw.get("language")
     return PostRecord(
         source="rss",

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.records import InvalidRecord, PostRecord, time_field
 
 METRIC_NAMES = {
     "like_count": "likes",
@@ -36,10 +35,7 @@ def tweet_to_record(
     text = tweet.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidRecord("text: missing or empty")
-    try:
-        created_at = parse_timestamp(tweet.get("created_at"))
-    except ValueError as exc:
-        raise InvalidRecord(f"created_at: {exc}") from None
+    created_at = time_field(tweet.get("created_at"), "created_at")
     author_id = tweet.get("author_id")
     author = tweet.get("author") if isinstance(tweet.get("author"), Mapping) else None
     if author is None and users is not None and author_id is not None:
