@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -149,6 +150,17 @@ class Classification(Base):
     classified_at: Mapped[datetime]
 
     post: Mapped[Post] = relationship(back_populates="classifications")
+
+
+class PostEmbedding(Base):
+    """A post's sentence embedding (``classifiers.encoder``, float16 bytes), computed once when the post is
+    first classified. Retraining, re-scoring and comparing model versions read it instead of encoding again."""
+
+    __tablename__ = "post_embeddings"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    encoder: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class HumanLabel(Base):

@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Classification, CollectionRun, Cursor, HumanLabel, ModelVersion, Post
+from storage.models import Classification, CollectionRun, Cursor, HumanLabel, ModelVersion, Post, PostEmbedding
 
 # SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
 _CHUNK_PARAMS = 30_000
@@ -59,7 +59,7 @@ def purge_posts(session: Session, source: str, source_ids: Iterable[str]) -> int
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         post_ids = select(Post.id).where(Post.source == source, Post.source_id.in_(chunk))
-        for model in (Classification, HumanLabel):
+        for model in (Classification, HumanLabel, PostEmbedding):
             session.execute(delete(model).where(model.post_id.in_(post_ids)))
         result = session.execute(delete(Post).where(Post.source == source, Post.source_id.in_(chunk)))
         deleted += result.rowcount or 0
@@ -126,21 +126,59 @@ def activate_model_version(session: Session, version: ModelVersion) -> None:
 # --- classifications ---------------------------------------------------------------------------------
 
 
-def unclassified_posts(session: Session, model_version_id: int, limit: int, after_id: int = 0) -> Select:
-    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id``."""
+def unclassified_posts(
+    session: Session, model_version_id: int, limit: int, after_id: int = 0, encoder: str | None = None
+) -> Select:
+    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id``: id, text,
+    lang and, with ``encoder``, the stored embedding (``vector``, None where there is none yet)."""
     classified = select(Classification.post_id).where(
         Classification.model_version_id == model_version_id, Classification.post_id == Post.id
     )
-    return (
-        select(Post.id, Post.text, Post.lang)
-        .where(Post.id > after_id, ~classified.exists())
-        .order_by(Post.id)
-        .limit(limit)
-    )
+    if encoder is None:
+        stmt = select(Post.id, Post.text, Post.lang)
+    else:
+        stmt = select(Post.id, Post.text, Post.lang, PostEmbedding.vector).outerjoin(
+            PostEmbedding, (PostEmbedding.post_id == Post.id) & (PostEmbedding.encoder == encoder)
+        )
+    return stmt.where(Post.id > after_id, ~classified.exists()).order_by(Post.id).limit(limit)
 
 
-def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    return _insert_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"])
+def _insert_many_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING as one executemany: the statement is compiled once and cached, and
+    both drivers batch the rows (SQLAlchemy's insertmanyvalues), which is what bulk writes need."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).on_conflict_do_nothing(index_elements=conflict_cols), list(rows))
+
+
+def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    _insert_many_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"])
+
+
+def insert_embeddings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Store embeddings (``post_id``, ``encoder``, ``vector``); a post's embedding is never replaced."""
+    _insert_many_ignoring_conflicts(session, PostEmbedding, rows, ["post_id", "encoder"])
+
+
+def stored_sentiments(session: Session, post_ids: Sequence[int], scorers: Iterable[str]) -> dict[int, tuple]:
+    """``post_id -> (sentiment, sentiment_score, sentiment_model)`` of any classification of these posts made
+    by one of ``scorers``: a new topic model version reuses them instead of scoring sentiment again."""
+    names = list(scorers)
+    if not post_ids or not names:
+        return {}
+    found: dict[int, tuple] = {}
+    for start in range(0, len(post_ids), 5000):
+        rows = session.execute(
+            select(Classification.post_id, Classification.sentiment, Classification.sentiment_score,
+                   Classification.sentiment_model)
+            .where(Classification.post_id.in_(post_ids[start : start + 5000]),
+                   Classification.sentiment_model.in_(names))
+        )
+        for post_id, sentiment, score, model in rows:
+            found[post_id] = (sentiment, score, model)
+    return found
 
 
 def count_classifications(session: Session, model_version_id: int | None = None) -> int:
