@@ -26,43 +26,63 @@ class PostClassifier:
     topic_model: Any
     sentiment: Any | None = None
     languages: tuple[str, ...] = ("de", "en")
-    aspect_threshold: float = 0.5
-    safety_threshold: float = 0.5
 
-    def classify(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[PostLabels]:
+    @property
+    def encoder_name(self) -> str | None:
+        """The name of the sentence encoder the models read, or None."""
+        return getattr(self.topic_model, "encoder_", None)
+
+    def embed(self, texts: Sequence[str]):
+        """The sentence embeddings the models read (None if they read none); stored with each post so that
+        re-scoring never encodes a post twice."""
+        embed = getattr(self.topic_model, "embed", None)
+        return embed(list(texts)) if embed is not None else None
+
+    def classify(
+        self, texts: Sequence[str], langs: Sequence[str | None], embeddings=None, known_sentiments=None
+    ) -> list[PostLabels]:
+        """Labels for each text. ``embeddings`` are the stored ones (computed here when None);
+        ``known_sentiments`` (``SentimentResult`` or None per text) are results of the current sentiment
+        scorers stored before: only the missing ones are scored."""
         texts = list(texts)
         if not texts:
             return []
-        heads = self.topic_model.predict_heads(texts)
-        threshold = getattr(self.topic_model, "relevance_threshold", 0.5)
-        sentiments = (
-            self.sentiment.score(texts, [lang or "und" for lang in langs])
-            if self.sentiment is not None
-            else [None] * len(texts)
-        )
+        if embeddings is None:
+            embeddings = self.embed(texts)
+        heads, decided = self.topic_model.decide(texts, list(langs), embeddings)
+        sentiments = self._sentiments(texts, langs, embeddings, known_sentiments)
         results = []
         for i, (lang, sentiment) in enumerate(zip(langs, sentiments)):
             proba = {stance: float(heads["stance"][i, j]) for j, stance in enumerate(STANCES)}
             # The topic heads were trained on German and English only: for any other language we do not
             # guess, and the post counts as not relevant.
-            supported = lang in self.languages
-            relevant = supported and heads["relevant"][i] >= threshold
+            relevant = lang in self.languages and bool(decided["relevant"][i])
             results.append(
                 PostLabels(
-                    relevant=bool(relevant),
-                    relevance_score=float(heads["relevant"][i]) if supported else 0.0,
-                    stance=max(proba, key=proba.get) if relevant else "neutral",
+                    relevant=relevant,
+                    relevance_score=float(heads["relevant"][i]) if lang in self.languages else 0.0,
+                    stance=str(decided["stance"][i]) if relevant else "neutral",
                     stance_proba=proba,
-                    aspects=frozenset(
-                        a for a in ASPECTS if relevant and heads[a][i] >= self.aspect_threshold
-                    ),
-                    safety_concern=bool(relevant and heads["safety_concern"][i] >= self.safety_threshold),
+                    aspects=frozenset(a for a in ASPECTS if relevant and decided[a][i]),
+                    safety_concern=bool(relevant and decided["safety_concern"][i]),
                     sentiment=sentiment.label if sentiment else None,
                     sentiment_score=float(sentiment.polarity) if sentiment else None,
                     sentiment_model=sentiment.scorer if sentiment else None,
                 )
             )
         return results
+
+    def _sentiments(self, texts, langs, embeddings, known) -> list:
+        known = list(known) if known is not None else [None] * len(texts)
+        if self.sentiment is None:
+            return known
+        todo = [i for i, result in enumerate(known) if result is None]
+        if todo:
+            vectors = None if embeddings is None else embeddings[todo]
+            scored = self.sentiment.score([texts[i] for i in todo], [langs[i] or "und" for i in todo], vectors)
+            for i, result in zip(todo, scored):
+                known[i] = result
+        return known
 
 
 def load_sentiment_router():

@@ -18,7 +18,7 @@ import zipfile
 
 import skops.io as sio
 
-from monitor.errors import ModelError
+from classifiers.errors import ModelError
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -30,8 +30,6 @@ TRUSTED_TYPES = frozenset(
         "classifiers.features.TextFeatures",
         "classifiers.features.GroupedTextFeatures",
         "classifiers.stance.TopicClassifier",
-        "sklearn.calibration._CalibratedClassifier",
-        "sklearn.calibration._SigmoidCalibration",
         "numpy.float32",
         "builtins.bool",
     }

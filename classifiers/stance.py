@@ -1,8 +1,17 @@
-"""Stance model: one shared feature space, one calibrated linear head per field.
+"""The topic model: relevance, stance, aspects and safety concern from one feature space.
+
+Features are TF-IDF word and character n-grams (``TextFeatures``) next to the post's multilingual sentence
+embedding (``classifiers.encoder``). The n-grams carry names, keyword traps and negation ("nicht offen"); the
+embedding carries the argument ("closed models are safer" and "Geschlossene Modelle sind sicherer" land
+together) and lets English examples teach the German heads. Each head is a class-balanced logistic
+regression; their weights are kept as one matrix, so scoring a post is one sparse product.
+
+Scores become labels through a ``DecisionRule`` chosen out of fold by the training recipe
+(``classifiers.recipe``), not through fixed cuts.
 
 ``TopicClassifier`` follows scikit-learn conventions: ``__init__`` stores hyper-parameters only, ``fit``
-learns everything (attributes ending in ``_``), ``predict``/``predict_proba`` answer for the stance head, and
-``predict_heads`` answers for all heads at once so the features are computed once per post.
+learns everything (attributes ending in ``_``). ``fit`` and the prediction methods take the texts and,
+optionally, their embeddings: stored posts pass the stored vectors, so re-scoring never re-encodes.
 """
 
 from __future__ import annotations
@@ -10,92 +19,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
-from classifiers.features import GroupedTextFeatures, make_text_features
+from classifiers import encoder
+from classifiers.decisions import DecisionRule
+from classifiers.features import make_text_features
 from classifiers.labels import ASPECTS, STANCES
 
-
-def _calibrated_head(C: float, y: np.ndarray, calibration_folds: int, class_weight: str | None = "balanced"):
-    base = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000)
-    _, counts = np.unique(y, return_counts=True)
-    if len(counts) < 2:
-        raise ValueError("a head needs at least two classes in its training labels")
-    if counts.min() < calibration_folds:
-        # Too few examples of a class to calibrate by cross-validation; the LR alone is used.
-        return base
-    # ensemble=False: one model fitted on all data, calibrated on cross-validated predictions; keeps the
-    # artefact one model large instead of one per fold.
-    return CalibratedClassifierCV(base, method="sigmoid", cv=calibration_folds, ensemble=False)
-
-
-def make_text_classifier(
-    C: float = 0.5,
-    calibration_folds: int | None = None,
-    class_weight: str | None = "balanced",
-    shared_weight: float = 0.5,
-    char_weight: float = 1.4,
-    word_ngrams: tuple[int, int] = (1, 2),
-    char_ngrams: tuple[int, int] = (2, 5),
-    min_df: int = 2,
-    max_char_features: int | None = None,
-) -> Pipeline:
-    """A single-label text classifier for any label column (``stance train --label-col``).
-
-    ``fit``/``predict`` take texts, or ``(group, text)`` pairs when the labels are relative to a group (the
-    target of a stance, as in SemEval-2016): then one model learns from every group at once, on features
-    shared by all groups plus a copy per group (``GroupedTextFeatures``, shared block weighted
-    ``shared_weight``, character block ``char_weight``). ``calibration_folds`` adds sigmoid calibration by
-    cross-validation; it is off by default because on SemEval it cost F_avg (per target no gain, for the
-    target-crossed model 61.6 instead of 69.3: one sigmoid per class cannot know each target's class balance).
-
-    The defaults were chosen by 5-fold CV on the SemEval-2016 Task 6 training data only (two shuffles, pooled
-    F_avg). Target-crossed, shared_weight 0.5: C=1 69.3, C=2 69.0; char_weight 1.4/2/3 at C=1: 69.8/69.8/69.7,
-    0.7: 68.1; C=0.5 with char_weight 1.4/2: 70.3/70.2, C=0.25 with 2/3: 70.3/70.2; shared_weight 1.0 or 0.3:
-    68.5-69.0; word 1-3 grams 69.4; a per-target bias feature no gain (69.2); averaging a word-only and a
-    char-only model 69.2. One model per target (the former recipe, char_weight 1): 67.7 at best (C=0.5), 66.7 at
-    the former C=4 with calibration; class_weight=None 65.3-66.4; NB-SVM / NB-LR log-count-ratio features
-    (Wang & Manning) per target 64.0-67.9 (best: binarised NB-LR, C=1); one model for all targets without
-    target features 63.7.
-    """
-    features = GroupedTextFeatures(word_ngram_range=word_ngrams, char_ngram_range=char_ngrams, min_df=min_df,
-                                   max_char_features=max_char_features, shared_weight=shared_weight,
-                                   char_weight=char_weight)
-    classifier = LogisticRegression(C=C, class_weight=class_weight, max_iter=3000)
-    if calibration_folds:
-        # ensemble=False: one model fitted on all data, calibrated on cross-validated predictions.
-        classifier = CalibratedClassifierCV(classifier, method="sigmoid", cv=calibration_folds, ensemble=False)
-    return Pipeline([("features", features), ("clf", classifier)])
+#: Columns of ``weights_``: one logit per binary head, three for the stance head.
+HEAD_COLUMNS = {"relevant": [0], "stance": [1, 2, 3], "safety_concern": [4]} | {
+    aspect: [5 + i] for i, aspect in enumerate(ASPECTS)
+}
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
     """Relevance, stance, aspects and safety concern for the default topic.
 
-    ``fit(X, y, sample_weight=None)`` takes texts and a sequence of label dicts with keys ``relevant`` (bool),
-    ``stance``, ``aspects`` (list) and ``safety_concern`` (bool), as in ../shared/LABELING.md. The stance,
-    aspect and safety heads learn from relevant posts only: what they answer is "given that the post is on
-    topic, which side is it on", which is also the confusion that prevalence correction needs. Off-topic posts
-    get ``neutral`` through the relevance head and ``relevance_threshold``.
+    ``fit(X, y, sample_weight=None, embeddings=None)`` takes texts and label dicts with keys ``relevant``,
+    ``stance``, ``aspects`` and ``safety_concern`` (../shared/LABELING.md). The stance, aspect and safety
+    heads learn from relevant posts only: they answer "given that the post is on topic, which side is it on",
+    which is also the confusion that prevalence correction needs.
 
-    The defaults were chosen by 4-fold thread-grouped cross-validation on seed + pool training comments, scored
-    on the out-of-fold real comments: C=1 beat C=2/4/16 by about 0.01 relevance F1; character n-grams (2,4),
-    (2,5) and (3,5) scored within 0.002 of each other, and (2,4) is the fastest and smallest of them.
+    :param C: inverse regularisation of the relevance head; ``C_stance`` of the stance head, ``C_aspects``
+        of the aspect and safety heads.
+    :param char_ngrams: lengths of the in-word character n-grams.
+    :param embedding_weight: scale of the sentence embedding against the (L2-normalised) n-gram blocks;
+        0 leaves the embedding out (and nothing is encoded).
     """
 
     def __init__(
         self,
         C: float = 1.0,
         C_stance: float = 1.0,
-        C_aspects: float = 2.0,
+        C_aspects: float = 1.0,
         char_ngrams: tuple[int, int] = (2, 4),
         max_char_features: int | None = None,
         min_df: int = 2,
-        calibration_folds: int = 3,
-        stance_class_weight: str | None = "balanced",
-        relevance_threshold: float = 0.5,
+        embedding_weight: float = 1.0,
     ):
         self.C = C
         self.C_stance = C_stance
@@ -103,13 +67,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngrams = char_ngrams
         self.max_char_features = max_char_features
         self.min_df = min_df
-        self.calibration_folds = calibration_folds
-        self.stance_class_weight = stance_class_weight
-        self.relevance_threshold = relevance_threshold
+        self.embedding_weight = embedding_weight
 
-    def fit(self, X: Sequence[str], y: Sequence[dict], sample_weight=None) -> TopicClassifier:
-        texts = list(X)
-        labels = list(y)
+    # --- fitting ----------------------------------------------------------------------------------------
+
+    def fit(self, X: Sequence[str], y: Sequence[dict], sample_weight=None, embeddings=None) -> TopicClassifier:
+        texts, labels = list(X), list(y)
         if len(texts) != len(labels) or not texts:
             raise ValueError(f"X and y must be non-empty and of equal length, got {len(texts)} and {len(labels)}")
         weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
@@ -117,62 +80,107 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("sample_weight must hold one non-negative weight per text")
         self.features_ = make_text_features(
             char_ngrams=tuple(self.char_ngrams), max_char_features=self.max_char_features, min_df=self.min_df
-        )
-        features = self.features_.fit_transform(texts)
+        ).fit(texts)
+        self.encoder_ = encoder.NAME if self.embedding_weight else None
+        features = self._features(texts, embeddings)
         relevant = np.array([bool(label["relevant"]) for label in labels])
+        on_topic = [label for label, r in zip(labels, relevant) if r]
+        on_features, on_weight = features[relevant], weight[relevant]
+        width = features.shape[1]
+        columns = [_binary_logit(self.C, features, relevant, weight)]
+        stance = np.array([label["stance"] for label in on_topic])
+        columns.append(_stance_logits(self.C_stance, on_features, stance, on_weight, width))
+        concern = np.array([bool(label.get("safety_concern")) for label in on_topic])
+        columns.append(_binary_logit(self.C_aspects, on_features, concern, on_weight, width))
+        for aspect in ASPECTS:
+            target = np.array([aspect in label.get("aspects", ()) for label in on_topic])
+            columns.append(_binary_logit(self.C_aspects, on_features, target, on_weight, width))
+        self.weights_ = np.hstack([c[0] for c in columns]).astype(np.float32)
+        self.intercepts_ = np.concatenate([c[1] for c in columns]).astype(np.float32)
         self.classes_ = np.array(STANCES)
-        self.relevance_head_ = self._head(self.C, features, relevant, weight)
-        on_topic, on_weight = features[relevant], weight[relevant]
-        on_labels = [label for label, r in zip(labels, relevant) if r]
-        stance = np.array([label["stance"] for label in on_labels])
-        self.stance_head_ = self._head(self.C_stance, on_topic, stance, on_weight, self.stance_class_weight)
-        self.aspect_heads_ = {
-            aspect: self._head(self.C_aspects, on_topic, np.array([aspect in x.get("aspects", []) for x in on_labels]),
-                               on_weight)
-            for aspect in ASPECTS
-        }
-        concern = np.array([bool(x.get("safety_concern")) for x in on_labels])
-        self.safety_head_ = self._head(self.C_aspects, on_topic, concern, on_weight)
+        self.decision_rule_ = DecisionRule().to_dict()
         return self
 
-    def _head(self, C: float, features, target: np.ndarray, weight: np.ndarray, class_weight="balanced"):
-        classes = np.unique(target)
-        if classes.size < 2:
-            # One class only (or no examples): a constant answer, stored as that class.
-            return target[0].item() if target.size else False
-        head = _calibrated_head(C, target, self.calibration_folds, class_weight)
-        return head.fit(features, target, sample_weight=weight)
+    def set_decision_rule(self, rule: DecisionRule) -> TopicClassifier:
+        """Adopt thresholds and offsets chosen out of fold (``DecisionRule.tune``)."""
+        check_is_fitted(self, "weights_")
+        self.decision_rule_ = rule.to_dict()
+        return self
 
-    @staticmethod
-    def _proba(head, features, classes) -> np.ndarray:
-        """(n, len(classes)) probabilities; classes the head never saw get 0."""
-        proba = np.zeros((features.shape[0], len(classes)))
-        if not hasattr(head, "predict_proba"):
-            proba[:, list(classes).index(head)] = 1.0
-            return proba
-        known = head.predict_proba(features)
-        for j, cls in enumerate(head.classes_):
-            proba[:, list(classes).index(cls)] = known[:, j]
-        return proba
+    @property
+    def decision_rule(self) -> DecisionRule:
+        check_is_fitted(self, "decision_rule_")
+        return DecisionRule.from_dict(self.decision_rule_)
 
-    def predict_heads(self, X: Sequence[str]) -> dict[str, np.ndarray]:
+    # --- predicting -------------------------------------------------------------------------------------
+
+    def predict_heads(self, X: Sequence[str], embeddings=None) -> dict[str, np.ndarray]:
         """Probabilities of every head: ``relevant`` (n,), ``stance`` (n, 3) in STANCES order (given that the
-        post is relevant), one (n,) array per aspect, and ``safety_concern`` (n,)."""
-        features = self.features_.transform(list(X))
-        binary = (False, True)
-        heads = {
-            "relevant": self._proba(self.relevance_head_, features, binary)[:, 1],
-            "stance": self._proba(self.stance_head_, features, STANCES),
-            "safety_concern": self._proba(self.safety_head_, features, binary)[:, 1],
-        }
-        for aspect, head in self.aspect_heads_.items():
-            heads[aspect] = self._proba(head, features, binary)[:, 1]
+        post is relevant), ``safety_concern`` (n,) and one (n,) array per aspect."""
+        check_is_fitted(self, "weights_")
+        logits = np.asarray(self._features(list(X), embeddings) @ self.weights_) + self.intercepts_
+        heads = {name: expit(logits[:, cols[0]]) for name, cols in HEAD_COLUMNS.items() if len(cols) == 1}
+        heads["stance"] = softmax(logits[:, HEAD_COLUMNS["stance"]], axis=1)
         return heads
 
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.predict_heads(X)["stance"]
+    def decide(self, X: Sequence[str], langs: Sequence[str | None], embeddings=None) -> tuple[dict, dict]:
+        """``(heads, labels)``: the head probabilities and the labels the decision rule makes of them."""
+        heads = self.predict_heads(X, embeddings)
+        return heads, self.decision_rule.apply(heads, langs)
 
-    def predict(self, X: Sequence[str]) -> np.ndarray:
-        heads = self.predict_heads(X)
-        stance = self.classes_[heads["stance"].argmax(axis=1)]
-        return np.where(heads["relevant"] >= self.relevance_threshold, stance, "neutral")
+    def predict_proba(self, X: Sequence[str], embeddings=None) -> np.ndarray:
+        return self.predict_heads(X, embeddings)["stance"]
+
+    def predict(self, X: Sequence[str], embeddings=None) -> np.ndarray:
+        """Stance labels (neutral for posts judged not relevant), with the language-independent rule."""
+        texts = list(X)
+        return self.decide(texts, [None] * len(texts), embeddings)[1]["stance"]
+
+    def embed(self, X: Sequence[str]) -> np.ndarray | None:
+        """The embeddings this model reads, or None if it reads none."""
+        return encoder.encode(list(X)) if getattr(self, "encoder_", None) else None
+
+    def _features(self, texts: list[str], embeddings) -> sp.csr_matrix:
+        ngrams = self.features_.transform(texts)
+        if not self.embedding_weight:
+            return ngrams
+        vectors = self.embed(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        if vectors.shape != (len(texts), encoder.DIM):
+            raise ValueError(f"expected {len(texts)} embeddings of {encoder.DIM} values, got {vectors.shape}")
+        return sp.hstack([ngrams, sp.csr_matrix(vectors * self.embedding_weight)], format="csr")
+
+
+#: The logit of an answer a head never saw the alternative of: probability 1 - 1e-13 or 1e-13.
+CERTAIN = 30.0
+
+
+def _binary_logit(C: float, features, target: np.ndarray, weight: np.ndarray, width: int | None = None):
+    """The logit of the positive class as one weight column and its intercept. A target with one class (a
+    user's labels without any post on competition, say) gives a constant answer."""
+    width = features.shape[1] if width is None else width
+    if np.unique(target).size < 2:
+        constant = CERTAIN if target.size and target[0] else -CERTAIN
+        return np.zeros((width, 1)), np.array([constant])
+    head = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(features, target, sample_weight=weight)
+    return head.coef_.T, head.intercept_
+
+
+def _stance_logits(C: float, features, target: np.ndarray, weight: np.ndarray, width: int):
+    """Three logit columns in STANCES order (multinomial); a stance never seen gets a very low constant."""
+    weights = np.zeros((width, len(STANCES)))
+    intercepts = np.full(len(STANCES), -CERTAIN)
+    known = sorted(set(target.tolist()))
+    if len(known) < 2:
+        if known:
+            intercepts[STANCES.index(known[0])] = CERTAIN
+        return weights, intercepts
+    head = LogisticRegression(C=C, class_weight="balanced", max_iter=3000).fit(features, target, sample_weight=weight)
+    coef, intercept = head.coef_, head.intercept_
+    if len(head.classes_) == 2:  # a binary LR keeps one row: the logit of classes_[1] against classes_[0]
+        coef = np.vstack([np.zeros(width), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
+    for row, stance in enumerate(head.classes_):
+        column = STANCES.index(stance)
+        weights[:, column] = coef[row]
+        intercepts[column] = intercept[row]
+    return weights, intercepts

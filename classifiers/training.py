@@ -1,25 +1,41 @@
-"""Training data and evaluation for the topic model: seed set, real pool labels, cross-validation.
+"""Training data and evaluation for the topic model: labelled examples from every community, held-out splits.
 
-The seed set (``classifiers/data/seed_*.jsonl``) was written and labelled for this project. Pool labels
-(``classifiers/data/pool_labels_*.jsonl``) hold only ids and labels of real r/LocalLLaMA comments; their
-texts are read from ../shared/datasets at training time and never stored in the project.
+Where the labels come from (``classifiers/data``):
+
+- ``seed_*.jsonl``: posts and web-style passages written and labelled for this project (texts included);
+- ``pool_labels_*.jsonl``: ids and labels of real r/LocalLLaMA comments of ../shared/datasets (texts read
+  from there at training time, never copied into the project);
+- ``web_labels.jsonl``: ids and labels of the real web-debate passages (news, blogs, forums, GitHub; English
+  and German), texts read from ../shared/datasets the same way;
+- the labels users store with ``stance label`` (``monitor.model_registry.stored_labels``).
+
+Every example carries a ``source`` (seed, pool, web, stored): its community, which the decision rules
+balance and the metrics are broken down by. A quarter of the labelled Reddit threads and web pages
+(``is_held_out``, by hash of thread or URL, so no thread or page is on both sides) is never trained or
+tuned on: it is the real held-out test.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
+from classifiers.decisions import DecisionRule
 from classifiers.labels import ASPECTS, STANCES, check_example
 
 DATA_DIR = Path(__file__).parent / "data"
 POOL_COMMENTS = Path("reddit-localllama") / "pool" / "comments.jsonl"
+WEB_POOL = Path("web-debate") / "pool.jsonl"
+WEB_LABELS = "web_labels.jsonl"
+REAL_SOURCES = ("pool", "web", "stored")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -44,29 +60,79 @@ def load_seed_set(data_dir: Path = DATA_DIR) -> list[dict]:
     return examples
 
 
-def is_held_out(link_id: str) -> bool:
-    """A quarter of the labelled pool threads, chosen by hash, is never trained on: the in-domain test."""
-    return int(hashlib.sha1(link_id.encode()).hexdigest(), 16) % 4 == 0
+def is_held_out(group: str) -> bool:
+    """A quarter of the labelled real threads and pages, chosen by hash, is never trained on."""
+    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % 4 == 0
+
+
+def _split(examples: list[dict]) -> tuple[list[dict], list[dict]]:
+    train = [x for x in examples if not is_held_out(x["group"])]
+    return train, [x for x in examples if is_held_out(x["group"])]
 
 
 def load_pool_examples(datasets_dir: Path, data_dir: Path = DATA_DIR) -> tuple[list[dict], list[dict]]:
-    """(train, held_out) labelled real comments, texts joined from ../shared. Empty if absent."""
+    """(train, held_out) labelled real Reddit comments, texts joined from ../shared. Empty if absent."""
     comments_path = datasets_dir / POOL_COMMENTS
     label_files = sorted(data_dir.glob("pool_labels_*.jsonl"))
     if not comments_path.exists() or not label_files:
         return [], []
     labels = {row["id"]: row for path in label_files for row in read_jsonl(path)}
-    train, held_out = [], []
-    with open(comments_path, encoding="utf-8") as handle:
-        for line in handle:
-            comment = json.loads(line)
-            label = labels.get(comment["id"])
-            if label is None:
-                continue
-            example = {**label, "text": comment["body"], "lang": "en", "created": comment.get("created"),
-                       "source": "pool"}
-            (held_out if is_held_out(comment["link_id"]) else train).append(example)
-    return train, held_out
+    examples = []
+    for comment in read_jsonl(comments_path):
+        label = labels.get(comment["id"])
+        if label is not None:
+            examples.append({**label, "text": comment["body"], "lang": "en", "created": comment.get("created"),
+                             "source": "pool", "group": comment["link_id"]})
+    return _split(examples)
+
+
+def load_web_examples(datasets_dir: Path, data_dir: Path = DATA_DIR) -> tuple[list[dict], list[dict]]:
+    """(train, held_out) labelled real web passages in English and German, grouped by page URL."""
+    pool_path, labels_path = datasets_dir / WEB_POOL, data_dir / WEB_LABELS
+    if not pool_path.exists() or not labels_path.exists():
+        return [], []
+    labels = {row["id"]: row for row in read_jsonl(labels_path)}
+    examples = [
+        {**labels[passage["id"]], "text": passage["text"], "lang": passage["lang"], "source": "web",
+         "group": passage["url"], "created": passage.get("published")}
+        for passage in read_jsonl(pool_path) if passage["id"] in labels
+    ]
+    return _split(examples)
+
+
+@dataclass
+class TrainingData:
+    train: list[dict]
+    held_out: list[dict]
+    #: What could not be read, in words a user can act on (e.g. ../shared/datasets is absent).
+    missing: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Examples per source and language, for metadata and the training summary."""
+        table: dict[str, dict[str, int]] = {}
+        for part, examples in (("train", self.train), ("held_out", self.held_out)):
+            for x in examples:
+                key = f"{part}:{x['source']}"
+                table.setdefault(key, {})
+                table[key][x.get("lang") or "en"] = table[key].get(x.get("lang") or "en", 0) + 1
+        return table
+
+
+def load_training_data(datasets_dir: Path, stored: Sequence[dict] = (), data_dir: Path = DATA_DIR) -> TrainingData:
+    """Seed posts, real pool and web labels, and stored user labels (``source: stored``, all trained on)."""
+    pool_train, pool_held = load_pool_examples(datasets_dir, data_dir)
+    web_train, web_held = load_web_examples(datasets_dir, data_dir)
+    missing = []
+    if not pool_train:
+        missing.append(f"{datasets_dir / POOL_COMMENTS} not found: the Reddit pool labels are left out")
+    if not web_train:
+        missing.append(f"{datasets_dir / WEB_POOL} not found: the web passage labels are left out")
+    stored_examples = [{**x, "source": "stored"} for x in stored]
+    return TrainingData(
+        train=load_seed_set(data_dir) + pool_train + web_train + stored_examples,
+        held_out=pool_held + web_held,
+        missing=missing,
+    )
 
 
 def data_hash(examples: Sequence[dict]) -> str:
@@ -78,35 +144,112 @@ def data_hash(examples: Sequence[dict]) -> str:
     return digest.hexdigest()
 
 
-def evaluate(labels: Sequence[dict], heads: dict[str, np.ndarray], relevance_threshold: float = 0.5) -> dict:
-    """Per-head metrics of predicted head probabilities against gold label dicts."""
-    gold_relevant = np.array([bool(x["relevant"]) for x in labels])
-    pred_relevant = heads["relevant"] >= relevance_threshold
-    gold_stance = np.array([x["stance"] if x["relevant"] else "neutral" for x in labels])
-    raw_stance = np.array(STANCES)[heads["stance"].argmax(axis=1)]
-    pred_stance = np.where(pred_relevant, raw_stance, "neutral")
+def cv_groups(examples: Sequence[dict]) -> np.ndarray:
+    """Cross-validation groups: a thread or a page stays in one fold (its texts share context and wording)."""
+    return np.array([x.get("group") or x.get("link_id") or x.get("id") or f"#{i}" for i, x in enumerate(examples)])
+
+
+def out_of_fold_heads(
+    model, examples: Sequence[dict], embeddings: np.ndarray | None = None, folds: int = 5, seed: int = 0,
+    sample_weight=None,
+) -> dict[str, np.ndarray]:
+    """Head probabilities of every example predicted by a clone of ``model`` not trained on its fold."""
+    texts = [x["text"] for x in examples]
+    strata = np.array([(x["stance"] if x["relevant"] else "off_topic") for x in examples])
+    weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    out_of_fold: dict[str, np.ndarray] = {}
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in splitter.split(texts, strata, cv_groups(examples)):
+        extra = {} if embeddings is None else {"embeddings": embeddings[train_idx]}
+        fitted = clone(model).fit([texts[i] for i in train_idx], [examples[i] for i in train_idx],
+                                  sample_weight=weight[train_idx], **extra)
+        extra = {} if embeddings is None else {"embeddings": embeddings[test_idx]}
+        heads = fitted.predict_heads([texts[i] for i in test_idx], **extra)
+        for name, values in heads.items():
+            if name not in out_of_fold:
+                out_of_fold[name] = np.zeros((len(texts),) + values.shape[1:])
+            out_of_fold[name][test_idx] = values
+    return out_of_fold
+
+
+def cross_fitted_labels(heads: dict[str, np.ndarray], examples: Sequence[dict], folds: int = 5) -> dict:
+    """Labels for out-of-fold ``heads`` where each fold's decision rule was tuned on the other folds only.
+
+    Tuning the rule on the same scores it is measured on would flatter it; this is the honest estimate of
+    the recipe as a whole (features, heads and rule)."""
+    n = len(examples)
+    labels: dict[str, np.ndarray] = {}
+    splitter = GroupKFold(n_splits=folds)
+    for tune_idx, apply_idx in splitter.split(np.zeros(n), groups=cv_groups(examples)):
+        rule = DecisionRule.tune({k: v[tune_idx] for k, v in heads.items()}, [examples[i] for i in tune_idx])
+        decided = rule.apply({k: v[apply_idx] for k, v in heads.items()},
+                             [examples[i].get("lang") for i in apply_idx])
+        for name, values in decided.items():
+            labels.setdefault(name, np.empty(n, dtype=values.dtype))[apply_idx] = values
+    return labels
+
+
+def evaluate(examples: Sequence[dict], labels: dict[str, np.ndarray]) -> dict:
+    """Metrics of decided ``labels`` (``DecisionRule.apply``) against gold label dicts."""
+    gold_relevant = np.array([bool(x["relevant"]) for x in examples])
+    gold_stance = np.array([x["stance"] if x["relevant"] else "neutral" for x in examples])
     metrics = {
-        "n": len(labels),
-        "relevant": _binary_report(gold_relevant, pred_relevant),
-        "stance": _multiclass_report(gold_stance, pred_stance),
-        # The confusion among relevant posts, which is what prevalence correction needs.
-        "stance_confusion": confusion_matrix(
-            gold_stance[gold_relevant], raw_stance[gold_relevant], labels=list(STANCES)
-        ).tolist(),
+        "n": len(examples),
+        "relevant": _binary_report(gold_relevant, labels["relevant"]),
+        "stance": _multiclass_report(gold_stance, labels["stance"]),
+        "safety_concern": _binary_report(
+            np.array([bool(x.get("safety_concern")) for x in examples]) & gold_relevant, labels["safety_concern"]
+        ),
     }
-    relevant_idx = gold_relevant
     for aspect in ASPECTS:
-        gold = np.array([aspect in x.get("aspects", []) for x in labels])[relevant_idx]
-        metrics[f"aspect_{aspect}"] = _binary_report(gold, (heads[aspect] >= 0.5)[relevant_idx])
-    gold_concern = np.array([bool(x.get("safety_concern")) for x in labels])[relevant_idx]
-    metrics["safety_concern"] = _binary_report(gold_concern, (heads["safety_concern"] >= 0.5)[relevant_idx])
+        gold = np.array([aspect in x.get("aspects", ()) for x in examples]) & gold_relevant
+        metrics[f"aspect_{aspect}"] = _binary_report(gold, labels[aspect])
     return metrics
+
+
+def evaluate_by_slice(examples: Sequence[dict], labels: dict[str, np.ndarray]) -> dict:
+    """``evaluate`` on everything, on each source, and on each source x language with at least 20 examples."""
+    report = {"all": evaluate(examples, labels)}
+    keys = [(x["source"], x.get("lang") or "en") for x in examples]
+    for source in sorted({s for s, _ in keys}):
+        slices = [(source, lambda k, s=source: k[0] == s)]
+        slices += [(f"{source}-{lang}", lambda k, s=source, g=lang: k == (s, g))
+                   for lang in sorted({g for s, g in keys if s == source})]
+        for name, belongs in slices:
+            mask = np.array([belongs(k) for k in keys])
+            if mask.sum() >= 20 and name not in report:
+                report[name] = evaluate([x for x, m in zip(examples, mask) if m], {k: v[mask] for k, v in labels.items()})
+    return report
+
+
+def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], langs: Sequence[str] = ("de", "en"),
+                     min_row: int = 10) -> dict:
+    """The stance confusion among relevant posts (rows true, columns decided, STANCES order): ``all`` over real
+    posts, ``all_sources`` with the seed posts too, and ``by_lang`` over real posts per language where every
+    true stance has ``min_row`` real examples."""
+    relevant = np.array([bool(x["relevant"]) for x in examples])
+    real = np.array([x["source"] in REAL_SOURCES for x in examples])
+    gold = np.array([x["stance"] for x in examples])
+    decided = np.where(labels["relevant"], labels["stance"], "neutral")
+    lang = np.array([x.get("lang") or "en" for x in examples])
+
+    def matrix(mask):
+        if not mask.any():
+            return [[0] * len(STANCES) for _ in STANCES]
+        return confusion_matrix(gold[mask], decided[mask], labels=list(STANCES)).tolist()
+
+    result = {"all": matrix(relevant & real), "all_sources": matrix(relevant), "by_lang": {}}
+    for code in langs:
+        rows = np.array(matrix(relevant & real & (lang == code)))
+        if rows.sum(axis=1).min() >= min_row:
+            result["by_lang"][code] = rows.tolist()
+    return result
 
 
 def _binary_report(gold: np.ndarray, pred: np.ndarray) -> dict:
     p, r, f, _ = precision_recall_fscore_support(gold, pred, average="binary", zero_division=0)
     return {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
-            "support": int(gold.sum())}
+            "accuracy": round(float((gold == pred).mean()), 4) if len(gold) else 0.0, "support": int(gold.sum())}
 
 
 def _multiclass_report(gold: np.ndarray, pred: np.ndarray) -> dict:
@@ -121,61 +264,14 @@ def _multiclass_report(gold: np.ndarray, pred: np.ndarray) -> dict:
         "macro_f1": round(float(f.mean()), 4),
         # Over the classes that occur in the gold labels: a class with no gold example has no F1.
         "macro_f1_present": round(float(f[present].mean()), 4) if present.any() else 0.0,
-        "accuracy": round(float((gold == pred).mean()), 4),
+        "accuracy": round(float((gold == pred).mean()), 4) if len(gold) else 0.0,
         "confusion": confusion_matrix(gold, pred, labels=list(STANCES)).tolist(),
     }
 
 
-def sample_weights(examples: Sequence[dict], real_weight: float = 1.0) -> np.ndarray:
-    """Weight ``real_weight`` for real posts, 1 for the seed posts written for the project.
-
-    The seed set is clean and balanced but its style is not Reddit's; real comments are what the model
-    meets, so they may count more. Anything not marked ``source: seed`` is real (pool, stored human labels).
-    """
-    return np.array([1.0 if x.get("source") == "seed" else float(real_weight) for x in examples])
+def source_weights(examples: Sequence[dict], weights: dict[str, float]) -> np.ndarray:
+    """One training weight per example, by its source (missing sources weigh 1)."""
+    return np.array([float(weights.get(x.get("source", ""), 1.0)) for x in examples])
 
 
-def cv_groups(examples: Sequence[dict]) -> np.ndarray:
-    """Cross-validation groups: comments of one thread share context and wording, so a thread stays in one fold."""
-    return np.array([x.get("link_id") or x.get("id") or f"#{i}" for i, x in enumerate(examples)])
-
-
-def out_of_fold_heads(
-    model, examples: Sequence[dict], folds: int = 5, seed: int = 0, sample_weight=None
-) -> dict[str, np.ndarray]:
-    """Head probabilities of every example predicted by a clone of ``model`` not trained on its fold."""
-    from sklearn.base import clone
-
-    texts = [x["text"] for x in examples]
-    strata = np.array([(x["stance"] if x["relevant"] else "off_topic") for x in examples])
-    weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    out_of_fold: dict[str, np.ndarray] = {}
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in splitter.split(texts, strata, cv_groups(examples)):
-        fitted = clone(model).fit([texts[i] for i in train_idx], [examples[i] for i in train_idx],
-                                  sample_weight=weight[train_idx])
-        heads = fitted.predict_heads([texts[i] for i in test_idx])
-        for name, values in heads.items():
-            if name not in out_of_fold:
-                out_of_fold[name] = np.zeros((len(texts),) + values.shape[1:])
-            out_of_fold[name][test_idx] = values
-    return out_of_fold
-
-
-def cross_validate(model, examples: Sequence[dict], folds: int = 5, seed: int = 0, sample_weight=None) -> dict:
-    """Out-of-fold metrics of ``model`` (a TopicClassifier, cloned per fold) on ``examples``."""
-    heads = out_of_fold_heads(model, examples, folds, seed, sample_weight)
-    return evaluate(examples, heads, getattr(model, "relevance_threshold", 0.5))
-
-
-def best_threshold(gold: Sequence[bool], scores: np.ndarray) -> float:
-    """The score threshold with the highest F1 (ties: the one closest to 0.5), for out-of-fold scores."""
-    gold = np.asarray(gold, dtype=bool)
-    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    predicted = np.asarray(scores)[None, :] >= candidates[:, None]
-    true_positives = (predicted & gold).sum(axis=1)
-    # F1 = 2 TP / (predicted positives + gold positives), 0 where both are 0
-    denominator = predicted.sum(axis=1) + gold.sum()
-    f1 = list(np.where(denominator > 0, 2 * true_positives / np.maximum(denominator, 1), 0.0))
-    best = max(f1)
-    return float(min((t for t, f in zip(candidates, f1) if f >= best - 1e-9), key=lambda t: abs(t - 0.5)))
+Embedder = Callable[[list[str]], np.ndarray]

@@ -13,7 +13,7 @@ from typing import Any
 from classifiers import artefacts
 from classifiers.artefacts import METADATA_FILE, MODEL_FILE, file_sha256, library_versions
 from classifiers.sentiment.model import LearnedSentimentScorer
-from monitor.errors import ModelError
+from classifiers.errors import ModelError
 
 ARTEFACTS_ROOT = Path(__file__).resolve().parent.parent / "artefacts"
 
@@ -22,7 +22,6 @@ TRUSTED_TYPES = frozenset(
     {
         "classifiers.sentiment.model.LearnedSentimentScorer",
         "classifiers.sentiment.features.PostFeatures",
-        "sklearn.pipeline.Pipeline",
         "sklearn.linear_model._logistic.LogisticRegression",
         "numpy.dtype",
         "numpy.ndarray",

@@ -32,9 +32,10 @@ class SentimentScorer(ClassifierMixin, BaseEstimator):
     def polarity(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def label_and_polarity(self, texts: Sequence[str], embeddings=None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and polarities together. Subclasses whose two answers come from one computation override
-        this to do it once: the pipeline needs both for every post."""
+        this to do it once: the pipeline needs both for every post. ``embeddings`` are the posts' sentence
+        embeddings for scorers that read them; the others ignore them."""
         return self.predict(texts), self.polarity(texts)
 
 
@@ -67,7 +68,7 @@ class LexiconScorer(SentimentScorer):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return proba_from_polarity(self.polarity(texts), self.neutral_band)
 
-    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def label_and_polarity(self, texts: Sequence[str], embeddings=None) -> tuple[np.ndarray, np.ndarray]:
         polarity = self.polarity(texts)
         return labels_from_polarity(polarity, self.neutral_band), polarity
 

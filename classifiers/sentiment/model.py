@@ -1,20 +1,22 @@
-"""The learned sentiment scorer: :class:`PostFeatures` feeding a multinomial logistic regression."""
+"""The learned sentiment scorer: :class:`PostFeatures` and the sentence embedding feeding a logistic regression."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
+from classifiers import encoder
 from classifiers.sentiment.base import LABELS, SentimentScorer, polarity_from_proba
 from classifiers.sentiment.features import PostFeatures
 
 
 class LearnedSentimentScorer(SentimentScorer):
-    """A linear model over hashed n-grams and lexicon features, one per language.
+    """A linear model over hashed n-grams, lexicon features and the sentence embedding, one per language.
 
     :param lang: ``"de"`` or ``"en"``.
     :param version: bumped whenever features or training data change, so stored scores stay traceable.
@@ -27,6 +29,9 @@ class LearnedSentimentScorer(SentimentScorer):
     :param decision_offsets: added to the (negative, neutral, positive) decision values before the
         softmax: a decision rule tuned on held-out data by ``train.py`` (the benchmarks' metrics reward
         another balance of the classes than the log-loss the regression minimises).
+    :param embedding_weight: scale of the multilingual sentence embedding (``classifiers.encoder``) next to
+        the other features; 0 leaves it out. The embedding knows tone beyond the lexicons ("nicht schlecht",
+        irony) and carries what the project's labelled posts teach across languages.
     :param random_state: seed of the solver, for reproducible artefacts.
     """
 
@@ -41,6 +46,7 @@ class LearnedSentimentScorer(SentimentScorer):
         domain_features: bool = False,
         nb_alpha: float | None = None,
         decision_offsets: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        embedding_weight: float = 0.0,
         random_state: int = 0,
     ):
         self.lang = lang
@@ -52,6 +58,7 @@ class LearnedSentimentScorer(SentimentScorer):
         self.domain_features = domain_features
         self.nb_alpha = nb_alpha
         self.decision_offsets = decision_offsets
+        self.embedding_weight = embedding_weight
         self.random_state = random_state
 
     @property
@@ -59,52 +66,57 @@ class LearnedSentimentScorer(SentimentScorer):
         return f"sm-sentiment-{self.lang}-{self.version}"
 
     def fit(
-        self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | None = None
+        self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | None = None, embeddings=None
     ) -> LearnedSentimentScorer:
         """Fit features and classifier; ``y`` must use the labels negative/neutral/positive only."""
         unknown = set(y) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown labels {sorted(unknown)}; expected {LABELS}")
-        self.pipeline_ = Pipeline(
-            [
-                (
-                    "features",
-                    PostFeatures(
-                        lang=self.lang,
-                        char_ngrams=self.char_ngrams,
-                        dense_weight=self.dense_weight,
-                        domain_features=self.domain_features,
-                        nb_alpha=self.nb_alpha,
-                    ),
-                ),
-                (
-                    "classifier",
-                    LogisticRegression(
-                        C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state
-                    ),
-                ),
-            ]
+        texts, labels = list(X), list(y)
+        self.features_ = PostFeatures(
+            lang=self.lang,
+            char_ngrams=self.char_ngrams,
+            dense_weight=self.dense_weight,
+            domain_features=self.domain_features,
+            nb_alpha=self.nb_alpha,
         )
-        self.pipeline_.fit(list(X), list(y), classifier__sample_weight=sample_weight)
+        features = self._with_embeddings(self.features_.fit_transform(texts, labels), texts, embeddings)
+        self.classifier_ = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state
+        ).fit(features, labels, sample_weight=sample_weight)
         self.classes_ = np.array(LABELS)
         return self
 
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+    def _with_embeddings(self, features: sp.csr_matrix, texts: list[str], embeddings) -> sp.csr_matrix:
+        if not self.embedding_weight:
+            return features
+        vectors = encoder.encode(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        return sp.hstack([features, sp.csr_matrix(vectors * self.embedding_weight)], format="csr")
+
+    def decision_function(self, texts: Sequence[str], embeddings=None) -> np.ndarray:
         """The regression's decision values in the column order of ``classes_``, without the offsets."""
-        decision = self.pipeline_.decision_function(list(texts))
-        order = [list(self.pipeline_.classes_).index(label) for label in LABELS]
+        check_is_fitted(self, "classifier_")
+        texts = list(texts)
+        decision = self.classifier_.decision_function(
+            self._with_embeddings(self.features_.transform(texts), texts, embeddings)
+        )
+        order = [list(self.classifier_.classes_).index(label) for label in LABELS]
         return decision[:, order]
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], embeddings=None) -> np.ndarray:
         """Softmax of the decision values plus ``decision_offsets`` (negative, neutral, positive).
 
         With zero offsets this is the regression's own multinomial probability."""
-        return softmax(self.decision_function(texts) + np.asarray(self.decision_offsets, dtype=float), axis=1)
+        decision = self.decision_function(texts, embeddings)
+        return softmax(decision + np.asarray(self.decision_offsets, dtype=float), axis=1)
 
-    def polarity(self, texts: Sequence[str]) -> np.ndarray:
+    def predict(self, texts: Sequence[str], embeddings=None) -> np.ndarray:
+        return np.array(LABELS)[self.predict_proba(texts, embeddings).argmax(axis=1)]
+
+    def polarity(self, texts: Sequence[str], embeddings=None) -> np.ndarray:
         """P(positive) - P(negative)."""
-        return polarity_from_proba(self.predict_proba(texts))
+        return polarity_from_proba(self.predict_proba(texts, embeddings))
 
-    def label_and_polarity(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        proba = self.predict_proba(texts)
+    def label_and_polarity(self, texts: Sequence[str], embeddings=None) -> tuple[np.ndarray, np.ndarray]:
+        proba = self.predict_proba(texts, embeddings)
         return np.array(LABELS)[proba.argmax(axis=1)], polarity_from_proba(proba)

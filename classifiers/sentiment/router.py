@@ -31,8 +31,9 @@ class SentimentRouter:
         """Language code -> name of the scorer used for it."""
         return {lang: scorer.name for lang, scorer in self.scorers.items()}
 
-    def score(self, texts: Sequence[str], langs: Sequence[str]) -> list[SentimentResult | None]:
-        """One result per text, in order; texts of the same language are scored in one batch."""
+    def score(self, texts: Sequence[str], langs: Sequence[str], embeddings=None) -> list[SentimentResult | None]:
+        """One result per text, in order; texts of the same language are scored in one batch. ``embeddings``
+        (one row per text) are passed on to scorers that read them, so nothing is encoded twice."""
         if len(texts) != len(langs):
             raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
         results: list[SentimentResult | None] = [None] * len(texts)
@@ -41,7 +42,8 @@ class SentimentRouter:
             if not positions:
                 continue
             batch = [texts[i] for i in positions]
-            labels, polarities = scorer.label_and_polarity(batch)
+            vectors = None if embeddings is None else embeddings[positions]
+            labels, polarities = scorer.label_and_polarity(batch, vectors)
             for i, label, polarity in zip(positions, labels, polarities, strict=True):
                 results[i] = SentimentResult(str(label), float(polarity), scorer.name)
         return results

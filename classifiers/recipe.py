@@ -1,0 +1,137 @@
+"""The one training recipe of the topic model: the shipped model, ``stance train`` and the nightly retrain.
+
+1. Encode every training text once (``CachedEmbedder``).
+2. Cross-validate ``TopicClassifier`` with folds grouped by thread or page: out-of-fold head scores.
+3. Tune the ``DecisionRule`` on those scores, balancing the communities (``classifiers.decisions``).
+4. Measure honestly: each fold's labels come from a rule tuned on the other folds (``cross_fitted_labels``);
+   the same labels give the stance confusion among real relevant posts that prevalence correction inverts
+   (``smoothed_confusion``: rows with few real posts borrow 30 examples' worth from all posts).
+5. Fit on all training data, adopt the rule, and score the real held-out threads and pages once.
+
+Every caller stores the same metadata (``metadata``): data counts, parameters, the rule, cross-validated
+metrics by community and language, held-out metrics with a hash of the held-out set (so versions are only
+compared on the same data), the confusion matrices and the git commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.decisions import DecisionRule
+from classifiers.prevalence import smoothed_confusion
+from classifiers.stance import TopicClassifier
+from classifiers.training import (
+    Embedder,
+    TrainingData,
+    cross_fitted_labels,
+    data_hash,
+    evaluate_by_slice,
+    out_of_fold_heads,
+    source_weights,
+    stance_confusion,
+)
+
+#: Weight of an example by community. Web passages count twice: they are the community least like the
+#: others and the smallest real one. Chosen by grouped cross-validation on the training data
+#: (``benchmarks/quality.py --choose``).
+SOURCE_WEIGHTS = {"seed": 1.0, "pool": 1.0, "web": 2.0, "stored": 2.0}
+FOLDS = 5
+
+
+@dataclass
+class TrainedTopicModel:
+    model: TopicClassifier
+    rule: DecisionRule
+    metrics: dict
+    out_of_fold: dict[str, np.ndarray]
+
+
+def train_topic_model(
+    data: TrainingData, embed: Embedder, folds: int = FOLDS, params: dict | None = None,
+    weights: dict[str, float] | None = None, seed: int = 0,
+) -> TrainedTopicModel:
+    examples = data.train
+    texts = [x["text"] for x in examples]
+    embeddings = embed(texts)
+    model = TopicClassifier(**(params or {}))
+    weight = source_weights(examples, SOURCE_WEIGHTS if weights is None else weights)
+    heads = out_of_fold_heads(model, examples, embeddings, folds=folds, seed=seed, sample_weight=weight)
+    rule = DecisionRule.tune(heads, examples)
+    honest = cross_fitted_labels(heads, examples, folds=folds)
+    confusion = stance_confusion(examples, honest)
+    metrics = {
+        "cross_validated": evaluate_by_slice(examples, honest),
+        # What prevalence correction inverts: real posts, thin rows steadied by the rows of all posts.
+        "stance_confusion": smoothed_confusion(confusion["all"], confusion["all_sources"]),
+        "stance_confusion_by_lang": {lang: smoothed_confusion(rows, confusion["all_sources"])
+                                     for lang, rows in confusion["by_lang"].items()},
+        "stance_confusion_real": confusion["all"],
+        "stance_confusion_all_sources": confusion["all_sources"],
+    }
+    model.fit(texts, examples, sample_weight=weight, embeddings=embeddings).set_decision_rule(rule)
+    if data.held_out:
+        held_texts = [x["text"] for x in data.held_out]
+        _, labels = model.decide(held_texts, [x.get("lang") for x in data.held_out], embed(held_texts))
+        metrics["held_out"] = evaluate_by_slice(data.held_out, labels)
+        metrics["held_out_hash"] = evaluation_hash(data.held_out)
+    return TrainedTopicModel(model, rule, metrics, heads)
+
+
+def evaluation_hash(examples) -> str:
+    """Identifies a held-out set by its texts' ids and labels: metrics are comparable only under one hash."""
+    digest = hashlib.sha256()
+    for x in sorted(examples, key=lambda x: str(x.get("id"))):
+        digest.update(json.dumps([x.get("id"), x["relevant"], x["stance"], bool(x.get("safety_concern"))]).encode())
+    return digest.hexdigest()[:16]
+
+
+def git_commit(directory: Path = Path(__file__).resolve().parent) -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
+                                timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def metadata(trained: TrainedTopicModel, data: TrainingData, name: str, trained_by: str) -> dict:
+    """The metadata every caller stores with a topic model artefact (and in its model version row)."""
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in trained.model.get_params().items()}
+    return {
+        "name": name,
+        "kind": "stance",
+        "data_hash": data_hash(data.train),
+        "training_data": {"counts": data.counts(), "missing": data.missing, "source_weights": SOURCE_WEIGHTS},
+        "params": params,
+        "decision_rule": trained.rule.to_dict(),
+        "metrics": trained.metrics,
+        "git_commit": git_commit(),
+        "trained_by": trained_by,
+    }
+
+
+def headline(metrics: dict) -> dict:
+    """A few numbers for a terminal summary."""
+    cv = metrics.get("cross_validated", {})
+    held = metrics.get("held_out", {})
+
+    def pick(section: dict, name: str, *path):
+        value = section.get(name, {})
+        for key in path:
+            value = value.get(key, {}) if isinstance(value, dict) else {}
+        return value if isinstance(value, float) else None
+
+    return {
+        "cv_stance_macro_f1": pick(cv, "all", "stance", "macro_f1"),
+        "cv_web_stance_macro_f1": pick(cv, "web", "stance", "macro_f1"),
+        "cv_relevant_f1": pick(cv, "all", "relevant", "f1"),
+        "cv_safety_concern_f1": pick(cv, "all", "safety_concern", "f1"),
+        "held_out_stance_macro_f1": pick(held, "all", "stance", "macro_f1"),
+        "held_out_relevant_f1": pick(held, "all", "relevant", "f1"),
+    }
