@@ -193,6 +193,9 @@ def predict(
     output: Path = typer.Option(..., "--out", help="Where to write the rows with predictions (csv/jsonl/parquet)."),
     text_col: str = typer.Option("text", "--text-col", help="The column holding the post text."),
     model: Optional[Path] = typer.Option(None, "--model", help="A model directory (default: the shipped model)."),
+    lang_col: str = typer.Option(
+        "lang", "--lang-col", help="A column with each row's language code, used where present (else detected)."
+    ),
 ) -> None:
     """Classify a file without storing it; adds lang, relevant, stance, stance_confidence, safety_concern,
     aspects, sentiment and sentiment_score to each row.
@@ -201,7 +204,7 @@ def predict(
     """
     from monitor.predict import predict_file
 
-    n = predict_file(input, output, text_col, model, settings().topic.languages)
+    n = predict_file(input, output, text_col, model, settings().topic.languages, lang_col)
     out.print(f"wrote {n} rows to {output}", markup=False)
 
 

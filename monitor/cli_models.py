@@ -9,7 +9,7 @@ import typer
 from rich.table import Column, Table
 
 from monitor import jobs
-from monitor.cli_common import out, settings
+from monitor.cli_common import console, out, settings
 from monitor.errors import MonitorError
 
 models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True)
@@ -30,6 +30,9 @@ def train(
     out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the model (with DATA)."),
     activate: bool = typer.Option(False, help="Activate the new default-model version right away."),
     folds: int = typer.Option(5, help="Cross-validation folds."),
+    datasets: Optional[Path] = typer.Option(
+        None, "--datasets", help="Folder with the labelled real posts' texts (default: [models] datasets_dir)."
+    ),
 ) -> None:
     """Train a model and report cross-validated precision, recall, F1 and the confusion matrix.
 
@@ -50,8 +53,11 @@ def train(
         sessions = jobs.open_store(current)
         with sessions.begin() as session:
             jobs.ensure_active_model(session)
-            result = model_registry.train_topic_version(session, current.models_dir, activate, folds)
-        _print_topic_metrics(result.metrics["cross_validated"])
+            result = model_registry.train_topic_version(session, current.models_dir, activate, folds,
+                                                        datasets or current.datasets_dir)
+        for problem in result.missing:
+            console.print(f"warning: {problem}; the model is trained on less data than the shipped one", markup=False)
+        _print_topic_metrics(result.metrics)
     out.print(f"{result.name}: trained on {result.examples} examples, saved to {result.path}"
               + (" (active)" if result.activated else ""), markup=False)
 
@@ -66,23 +72,29 @@ def _print_single_label_metrics(metrics: dict) -> None:
     out.print(f"confusion (rows true, columns predicted, {', '.join(metrics['classes'])}): {metrics['confusion']}")
 
 
-def _print_topic_metrics(cv: dict) -> None:
-    table = Table("head / class", "precision", "recall", "f1", "support", title="cross-validated")
-    for stance, row in cv["stance"]["per_class"].items():
-        table.add_row(f"stance {stance}", f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
-                      str(row["support"]))
-    for head in ("relevant", "aspect_safety", "aspect_competition", "aspect_governance", "aspect_local_ai",
-                 "safety_concern"):
-        row = cv[head]
-        table.add_row(head, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+def _print_topic_metrics(metrics: dict) -> None:
+    """Cross-validated (all, and per community) and held-out numbers of every head."""
+    table = Table("evaluation", "n", "stance macro-F1", "pro_closed R", "relevance acc", "relevance F1",
+                  "safety concern F1", title="decided labels (rule tuned out of fold)")
+    sections = [("cross-validated", metrics.get("cross_validated", {})), ("held out", metrics.get("held_out", {}))]
+    for label, section in sections:
+        for name, m in section.items():
+            closed = m["stance"]["per_class"]["pro_closed"]
+            table.add_row(f"{label}: {name}", str(m["n"]), f"{m['stance']['macro_f1_present']:.3f}",
+                          f"{closed['recall']:.2f} of {closed['support']}" if closed["support"] else "-",
+                          f"{m['relevant']['accuracy']:.3f}", f"{m['relevant']['f1']:.3f}",
+                          f"{m['safety_concern']['f1']:.3f}" if m["safety_concern"]["support"] else "-")
     out.print(table)
-    out.print(f"stance macro-F1 {cv['stance']['macro_f1']:.3f}; confusion (rows true, columns predicted, "
-              f"pro_open, pro_closed, neutral): {cv['stance']['confusion']}")
+    out.print(f"stance confusion among relevant real posts (rows true, columns decided; pro_open, pro_closed, "
+              f"neutral): {metrics.get('stance_confusion')}", markup=False)
 
 
 @models_app.command("list")
 def models_list() -> None:
-    """List model versions with their cross-validated scores.
+    """List model versions with their scores on the same held-out real posts.
+
+    Versions are compared only on the held-out set the active version was measured on; a version measured
+    on other data shows its numbers in brackets.
 
     Example: stance models list
     """
@@ -90,14 +102,27 @@ def models_list() -> None:
 
     sessions = jobs.open_store(settings())
     with sessions.begin() as session:
-        jobs.ensure_active_model(session)
-        table = Table("", Column("name", no_wrap=True), "created", "stance macro-F1", "relevance F1")
+        active = jobs.ensure_active_model(session)
+        reference = active.metrics.get("held_out_hash")
+        table = Table("", Column("name", no_wrap=True), "created", "held-out stance macro-F1",
+                      "held-out relevance F1", "held-out safety F1", "cv stance macro-F1")
         for version in model_registry.list_versions(session):
+            held = version.metrics.get("held_out", {}).get("all", {})
+            comparable = version.metrics.get("held_out_hash") == reference
+
+            def cell(value, comparable=comparable) -> str:
+                if not isinstance(value, (int, float)):
+                    return "-"
+                return f"{value:.3f}" if comparable else f"({value:.3f})"
+
             cv = version.metrics.get("cross_validated", {})
+            cv = cv.get("all", cv)
             table.add_row("*" if version.active else "", version.name, version.created_at.strftime("%Y-%m-%d %H:%M"),
-                          f"{cv.get('stance', {}).get('macro_f1', float('nan')):.3f}",
-                          f"{cv.get('relevant', {}).get('f1', float('nan')):.3f}")
+                          cell(held.get("stance", {}).get("macro_f1")), cell(held.get("relevant", {}).get("f1")),
+                          cell(held.get("safety_concern", {}).get("f1")),
+                          f"{cv.get('stance', {}).get('macro_f1', float('nan')):.3f}")
     out.print(table)
+    out.print("bracketed: measured on other held-out data than the active version, not comparable", markup=False)
 
 
 @models_app.command("activate")

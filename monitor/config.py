@@ -63,6 +63,8 @@ class Settings:
     report: ReportSettings
     classify_batch_size: int = 2000
     models_dir: Path = Path("models")
+    #: Where ``stance train`` finds the labelled datasets' texts (the Reddit pool, the web passages).
+    datasets_dir: Path = Path("../shared/datasets")
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
     schedule: Mapping[str, Any] = field(default_factory=dict)
@@ -158,6 +160,7 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         raise report.fail("formats", "a list of 'pdf' and/or 'png'")
     privacy = _Reader(data.get("privacy", {}), "privacy", file)
     classify = _Reader(data.get("classify", {}), "classify", file)
+    models = _Reader(data.get("models", {}), "models", file)
     database_url = environ.get("STANCE_DATABASE_URL") or root.get(
         "database_url", str, "sqlite:///stance.db", "an SQLAlchemy URL string"
     )
@@ -173,7 +176,8 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
             min_posts_per_period=report.positive_int("min_posts_per_period", 5) or 5,
         ),
         classify_batch_size=classify.positive_int("batch_size", 2000) or 2000,
-        models_dir=Path(_Reader(data.get("models", {}), "models", file).get("dir", str, "models", "a directory path")),
+        models_dir=Path(models.get("dir", str, "models", "a directory path")),
+        datasets_dir=Path(models.get("datasets_dir", str, "../shared/datasets", "a directory path")),
         pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
         pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,

@@ -1,8 +1,8 @@
 """The errors the library raises. The CLI turns each into one line and exit code 1."""
 
+from classifiers.errors import ModelError, MonitorError
 
-class MonitorError(Exception):
-    "Base class of every error a user can act on."
+__all__ = ["CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "RateLimited"]
 
 
 class ConfigError(MonitorError):
@@ -23,7 +23,3 @@ class RateLimited(CollectorError):
     def __init__(self, message: str, reset_at: float | None = None):
         super().__init__(message)
         self.reset_at = reset_at
-
-
-class ModelError(MonitorError):
-    "A model artefact is missing, tampered with, or cannot be used."

@@ -125,7 +125,8 @@ def retrain_runner(train: Trainer = _train_topic_version) -> Runner:
         activate = bool(spec.options.get("activate", False))
         with context.sessions.begin() as session:
             jobs.ensure_active_model(session)
-            result = train(session, context.settings.models_dir, activate)
+            result = train(session, context.settings.models_dir, activate,
+                           datasets_dir=context.settings.datasets_dir)
         return JobResult(
             "ok",
             f"trained {result.name} on {result.examples} examples ({new} new labels)"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from classifiers import artefacts
-from classifiers.stance import TopicClassifier, make_text_classifier
-from classifiers.training import cross_validate, data_hash, load_seed_set
+from classifiers import artefacts, encoder
+from classifiers.embedding_cache import CachedEmbedder
+from classifiers.recipe import metadata, train_topic_model
+from classifiers.text_classifier import make_text_classifier
+from classifiers.training import data_hash, load_training_data
 from monitor.errors import MonitorError
 from monitor.tables import read_rows
 from storage import queries
@@ -25,21 +27,28 @@ class TrainResult:
     examples: int
     metrics: dict
     activated: bool
+    #: Training data that could not be read (e.g. ../shared/datasets absent), for the user to see.
+    missing: list[str] = field(default_factory=list)
 
 
 def stored_labels(session: Session) -> list[dict]:
     """The newest complete human label of every labelled post, as training examples."""
     rows = session.execute(
-        select(HumanLabel, Post.text).join(Post, Post.id == HumanLabel.post_id).order_by(HumanLabel.labelled_at)
+        select(HumanLabel, Post.text, Post.lang).join(Post, Post.id == HumanLabel.post_id)
+        .order_by(HumanLabel.labelled_at)
     ).all()
     latest: dict[int, dict] = {}
-    for label, text in rows:
+    for label, text, lang in rows:
         if label.relevant is None or label.stance is None:
             continue
         latest[label.post_id] = {
+            "id": f"post-{label.post_id}",
+            "group": f"post-{label.post_id}",
             "text": text,
+            "lang": lang,
             "relevant": label.relevant,
             "stance": label.stance if label.relevant else "neutral",
+            "sentiment": label.sentiment,
             "aspects": list(label.aspects or []) if label.relevant else [],
             "safety_concern": bool(label.safety_concern) if label.relevant else False,
         }
@@ -47,28 +56,29 @@ def stored_labels(session: Session) -> list[dict]:
 
 
 def train_topic_version(
-    session: Session, models_dir: Path, activate: bool = False, folds: int = 5, extra: list[dict] | None = None
+    session: Session, models_dir: Path, activate: bool = False, folds: int = 5,
+    datasets_dir: Path = Path("../shared/datasets"), embed=None,
 ) -> TrainResult:
-    """Retrain the topic model from the seed set plus every stored label; register it (inactive unless asked)."""
-    examples = load_seed_set() + stored_labels(session) + list(extra or [])
-    model = TopicClassifier()
-    metrics = {"cross_validated": cross_validate(model, examples, folds=folds)}
-    metrics["stance_confusion"] = metrics["cross_validated"]["stance_confusion"]
-    model.fit([x["text"] for x in examples], examples)
-    digest = data_hash(examples)
+    """Retrain the topic model with the shipped recipe (``classifiers.recipe``) from the seed set, the real
+    labelled posts under ``datasets_dir`` and every stored label; register it (inactive unless asked)."""
+    data = load_training_data(datasets_dir, stored_labels(session))
+    embed = embed or CachedEmbedder(encoder.encode, models_dir / f".embeddings-{encoder.NAME}.npz")
+    trained = train_topic_model(data, embed, folds=folds)
+    digest = data_hash(data.train)
     name = f"stance-{queries.utcnow():%Y%m%d-%H%M%S}-{digest[:8]}"
     path = models_dir / name
-    params = {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()}
-    sha256 = artefacts.save(model, path, {"name": name, "kind": "stance", "data_hash": digest, "params": params,
-                                          "metrics": metrics, "training_data": {"examples": len(examples)}})
+    meta = metadata(trained, data, name, "stance train")
+    sha256 = artefacts.save(trained.model, path, meta)
     version = ModelVersion(name=name, kind="stance", created_at=queries.utcnow(), artefact=str(path.resolve()),
-                           artefact_sha256=sha256, data_hash=digest, metrics=metrics,
-                           params={**params, "library_versions": artefacts.library_versions()})
+                           artefact_sha256=sha256, data_hash=digest, metrics=trained.metrics,
+                           params={**meta["params"], "decision_rule": meta["decision_rule"],
+                                   "git_commit": meta["git_commit"],
+                                   "library_versions": artefacts.library_versions()})
     session.add(version)
     session.flush()
     if activate:
         queries.activate_model_version(session, version)
-    return TrainResult(name, path, len(examples), metrics, activate)
+    return TrainResult(name, path, len(data.train), trained.metrics, activate, data.missing)
 
 
 def train_single_label(

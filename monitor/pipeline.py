@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers import encoder as embedding_codec
 from classifiers.language import LanguageDetector
+from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
 from monitor.normalise import matches_keywords, record_to_row
 from monitor.privacy import pseudonymise, scrub_raw
@@ -186,16 +189,27 @@ def classify_pending(
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Classify every stored post that has no classification by ``model_version_id``. Returns how many."""
+    """Classify every stored post that has no classification by ``model_version_id``. Returns how many.
+
+    A post is encoded once: its embedding is stored with its first classification and read back by every
+    later model version, and sentiment already scored by the current scorers is reused. So re-scoring
+    history after retraining only runs the topic heads.
+    """
+    encoder = getattr(classifier, "encoder_name", None)
+    scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
     done, after_id = 0, 0
     while True:
         with sessions.begin() as session:
             batch = session.execute(
-                queries.unclassified_posts(session, model_version_id, batch_size, after_id)
+                queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder)
             ).all()
             if not batch:
                 return done
-            labels = classifier.classify([row.text for row in batch], [row.lang for row in batch])
+            texts, langs = [row.text for row in batch], [row.lang for row in batch]
+            embeddings = _embeddings(session, classifier, batch, encoder) if encoder else None
+            stored = queries.stored_sentiments(session, [row.id for row in batch], scorers)
+            known = [SentimentResult(*stored[row.id]) if row.id in stored else None for row in batch]
+            labels = classifier.classify(texts, langs, embeddings, known)
             now = queries.utcnow()
             queries.insert_classifications(
                 session,
@@ -205,6 +219,23 @@ def classify_pending(
         after_id = batch[-1].id
         if on_batch:
             on_batch(len(batch))
+
+
+def _embeddings(session: Session, classifier, batch, encoder: str) -> np.ndarray:
+    """The batch's stored embeddings; those missing are computed and stored now."""
+    missing = [i for i, row in enumerate(batch) if row.vector is None]
+    vectors = np.zeros((len(batch), embedding_codec.DIM), dtype=np.float32)
+    present = [i for i in range(len(batch)) if batch[i].vector is not None]
+    if present:
+        vectors[present] = embedding_codec.from_blobs([batch[i].vector for i in present])
+    if missing:
+        blobs = [embedding_codec.to_blob(v) for v in classifier.embed([batch[i].text for i in missing])]
+        queries.insert_embeddings(session, [
+            {"post_id": batch[i].id, "encoder": encoder, "vector": blob} for i, blob in zip(missing, blobs)
+        ])
+        # Classify with what was stored (float16), so that a later re-score gives exactly the same labels.
+        vectors[missing] = embedding_codec.from_blobs(blobs)
+    return vectors
 
 
 def classification_row(post_id: int, model_version_id: int, labels, now: datetime) -> dict:

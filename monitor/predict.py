@@ -6,9 +6,11 @@ from pathlib import Path
 
 from classifiers import PostClassifier, load_post_classifier
 from classifiers.artefacts import load as load_artefact
-from classifiers.language import LanguageDetector
+from classifiers.language import NEIGHBOURS, LanguageDetector
 from monitor.errors import MonitorError
 from monitor.tables import read_rows, write_rows
+
+BATCH = 2000
 
 
 def predict_file(
@@ -17,12 +19,15 @@ def predict_file(
     text_col: str = "text",
     model: Path | None = None,
     languages: tuple[str, ...] = ("de", "en"),
+    lang_col: str = "lang",
 ) -> int:
     """Add predictions to every row of ``source`` and write them to ``out``. Returns the row count.
 
     With the default topic model the added columns are lang, relevant, stance, stance_confidence,
     safety_concern, aspects, sentiment and sentiment_score; a single-label model from
-    ``stance train --label-col COL`` adds COL and COL_confidence.
+    ``stance train --label-col COL`` adds COL and COL_confidence. A row's language is taken from its
+    ``lang_col`` when that holds a language code the detector knows (platforms such as X send one), and
+    detected from the text otherwise.
     """
     rows = read_rows(source)
     for number, row in enumerate(rows, start=1):
@@ -32,7 +37,7 @@ def predict_file(
     if model is not None and _is_single_label(model):
         return write_rows(out, _single_label(model, rows, texts))
     classifier = load_post_classifier(model, languages=languages) if model else load_post_classifier(languages=languages)
-    return write_rows(out, _topic_rows(classifier, LanguageDetector(languages), rows, texts))
+    return write_rows(out, _topic_rows(classifier, LanguageDetector(languages), rows, texts, lang_col))
 
 
 def _is_single_label(model: Path) -> bool:
@@ -59,9 +64,16 @@ def _single_label(model: Path, rows: list[dict], texts: list[str]) -> list[dict]
     ]
 
 
-def _topic_rows(classifier: PostClassifier, detector: LanguageDetector, rows: list[dict], texts: list[str]):
-    langs = [detector.detect(text).lang for text in texts]
-    labels = classifier.classify(texts, langs)
+def _topic_rows(classifier: PostClassifier, detector: LanguageDetector, rows: list[dict], texts: list[str],
+                lang_col: str):
+    known = set(detector.supported) | set(NEIGHBOURS)
+    langs = [
+        given if isinstance(given := row.get(lang_col), str) and given in known else detector.detect(text).lang
+        for row, text in zip(rows, texts)
+    ]
+    labels = []
+    for start in range(0, len(texts), BATCH):  # bounded memory on large files
+        labels += classifier.classify(texts[start:start + BATCH], langs[start:start + BATCH])
     for row, lang, label in zip(rows, langs, labels):
         yield {
             **row,

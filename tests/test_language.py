@@ -38,3 +38,10 @@ def test_strip_noise_removes_urls_mentions_and_hashtags():
 def test_detect_many_keeps_order(detector):
     langs = [d.lang for d in detector.detect_many(["Das ist ein schöner Tag heute.", "This is a lovely day today."])]
     assert langs == ["de", "en"]
+
+
+def test_unsure_guesses_fall_back_to_a_followed_language(detector):
+    # Short mixed posts: py3langid is unsure among ten languages, but they are in a language we follow.
+    detected = [detector.detect(text) for text in ("lol ok", "Na ja, mal sehen", "so true tbh")]
+    assert all(d.lang in ("de", "en") for d in detected)
+    assert any(d.confidence < detector.min_confidence for d in detected)

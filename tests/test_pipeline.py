@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from classifiers.language import LanguageDetector
 from monitor.collectors import Page
@@ -99,7 +99,7 @@ class KeywordClassifier:
 
     name = "kw-1"
 
-    def classify(self, texts, langs):
+    def classify(self, texts, langs, embeddings=None, known_sentiments=None):
         from classifiers.labels import PostLabels
 
         return [
@@ -109,6 +109,55 @@ class KeywordClassifier:
                        sentiment_score=0.5, sentiment_model="test")
             for t in texts
         ]
+
+
+class _Scorers:
+    scorer_names = {"en": "kw-sentiment"}
+
+
+class EncodingClassifier(KeywordClassifier):
+    """Reads embeddings and reports which texts it had to encode and which sentiments it was handed."""
+
+    encoder_name = "fake-encoder"
+    sentiment = _Scorers()
+
+    def __init__(self):
+        self.encoded, self.seen_embeddings, self.known = [], [], []
+
+    def embed(self, texts):
+        import numpy as np
+
+        self.encoded += list(texts)
+        return np.array([[len(t)] + [0.0] * 511 for t in texts], dtype=np.float32)
+
+    def classify(self, texts, langs, embeddings=None, known_sentiments=None):
+        from dataclasses import replace
+
+        self.seen_embeddings += [float(v[0]) for v in embeddings]
+        self.known += list(known_sentiments)
+        return [replace(label, sentiment_model="kw-sentiment") for label in super().classify(texts, langs)]
+
+
+def test_embeddings_are_stored_once_and_sentiment_is_reused_by_the_next_version(sessions):
+    from storage.models import PostEmbedding
+
+    with sessions.begin() as session:
+        ingest(session, [record(i, f"weights {'x' * i}") for i in range(5)], CONTEXT)
+        first, second = (ModelVersion(name=n, created_at=queries.utcnow(), artefact="none") for n in ("v1", "v2"))
+        session.add_all([first, second])
+        session.flush()
+        ids = first.id, second.id
+    one = EncodingClassifier()
+    assert classify_pending(sessions, one, ids[0], batch_size=2) == 5
+    assert len(one.encoded) == 5 and one.known == [None] * 5
+    two = EncodingClassifier()
+    assert classify_pending(sessions, two, ids[1]) == 5
+    assert two.encoded == []  # the second version reads what the first stored
+    # Texts are normalised before storing ("weights " loses its trailing space): lengths 7, 9, 10, 11, 12.
+    assert sorted(two.seen_embeddings) == sorted(one.seen_embeddings) == [7.0, 9.0, 10.0, 11.0, 12.0]
+    assert all(k is not None and k.label == "positive" and k.scorer == "kw-sentiment" for k in two.known)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PostEmbedding)) == 5
 
 
 def test_classify_pending_only_adds_missing_classifications(sessions):

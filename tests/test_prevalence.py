@@ -144,3 +144,14 @@ def test_expected_shares_average_the_probabilities():
     assert all(e.low <= e.share <= e.high and not e.corrected for e in estimates.values())
     with pytest.raises(ValueError, match="shape"):
         expected_shares(np.ones((3, 2)))
+
+
+def test_smoothed_confusion_steadies_thin_rows_only():
+    from classifiers.prevalence import smoothed_confusion
+
+    real = [[500, 0, 500], [1, 1, 1], [0, 0, 1000]]
+    prior = [[100, 0, 100], [0, 90, 10], [0, 0, 100]]
+    rows = smoothed_confusion(real, prior, strength=30)
+    assert rows[0] == [515, 0, 515] and rows[2] == [0, 0, 1030]  # thick rows keep their rates
+    assert rows[1] == [1, 28, 4]  # 3 real posts: the prior's 90% recall dominates
+    assert smoothed_confusion(real, [[0, 0, 0]] * 3, strength=3)[1] == [2, 2, 2]  # no prior: spread evenly

@@ -200,8 +200,9 @@ def test_a_stop_request_ends_collection_after_the_committed_page_and_the_next_ru
 def test_retrain_waits_for_enough_new_labels_and_registers_through_the_trainer(sessions, workdir):
     trained = []
 
-    def trainer(session, models_dir, activate):
+    def trainer(session, models_dir, activate, datasets_dir):
         trained.append(activate)
+        assert datasets_dir == settings.datasets_dir
         return SimpleNamespace(name=f"stance-test-{len(trained)}", examples=42, activated=activate)
 
     with sessions.begin() as session:
@@ -211,7 +212,7 @@ def test_retrain_waits_for_enough_new_labels_and_registers_through_the_trainer(s
         for post_id in ids[:2]:
             session.add(HumanLabel(post_id=post_id, annotator="a", labelled_at=T0, relevant=True, stance="pro_open"))
     job = spec("retrain", "retrain", "0 3 * * *", min_new_labels=3, activate=True)
-    settings = SimpleNamespace(models_dir=workdir / "models")
+    settings = SimpleNamespace(models_dir=workdir / "models", datasets_dir=workdir / "datasets")
     runtime = make_runtime(sessions, [job], {"retrain": retrain_runner(trainer)}, settings=settings)
     first = run_job(runtime, "retrain", T0 + MINUTE)
     assert (first.status, first.detail) == ("skipped", "2 new labels; retraining needs 3")

@@ -57,7 +57,7 @@ def test_scorer_contract(scorer, texts):
 def test_scorer_names_are_distinct_and_stable():
     names = [TextBlobGermanScorer().name, FastTextBlobGermanScorer().name, VaderScorer().name, TextBlobEnglishScorer().name]
     assert names == ["textblob-de", "fast-textblob-de", "vader", "textblob-en"]
-    assert load_default_router().scorer_names == {"de": "sm-sentiment-de-2", "en": "sm-sentiment-en-2"}
+    assert load_default_router().scorer_names == {"de": "sm-sentiment-de-3", "en": "sm-sentiment-en-3"}
 
 
 def test_default_router_is_cached():
@@ -71,8 +71,8 @@ def test_router_gives_none_for_unsupported_and_undetermined_languages():
         ["de", "fr", "en", "und", "de"],
     )
     assert results[1] is None and results[3] is None
-    assert results[0].label == "positive" and results[0].scorer == "sm-sentiment-de-2"
-    assert results[2].label == "positive" and results[2].scorer == "sm-sentiment-en-2"
+    assert results[0].label == "positive" and results[0].scorer == "sm-sentiment-de-3"
+    assert results[2].label == "positive" and results[2].scorer == "sm-sentiment-en-3"
     assert results[4].label == "negative" and results[4].polarity < 0
     assert all(-1 <= r.polarity <= 1 for r in results if r is not None)
 

@@ -114,9 +114,22 @@ def test_tune_offsets_finds_the_shift_the_objective_rewards():
 def test_nb_scaled_scorer_learns_round_trips_and_needs_labels(tmp_path):
     scorer = LearnedSentimentScorer(lang="de", C=10.0, nb_alpha=1.0).fit(TEXTS, LABELS)
     assert list(scorer.predict(TEXTS)) == LABELS
-    scale = scorer.pipeline_.named_steps["features"].feature_scale_
+    scale = scorer.features_.feature_scale_
     assert scale.min() >= 0 and scale.max() > 0
     save_scorer(scorer, tmp_path, {})
     assert np.allclose(load_scorer(tmp_path).predict_proba(TEXTS), scorer.predict_proba(TEXTS))
     with pytest.raises(ValueError, match="labels"):
         PostFeatures(lang="de", nb_alpha=1.0).fit(TEXTS)
+
+
+def test_scorer_with_embeddings_reads_given_vectors_or_encodes(tmp_path):
+    from classifiers import encoder
+
+    vectors = encoder.encode(TEXTS)
+    scorer = LearnedSentimentScorer(lang="de", C=10.0, embedding_weight=2.0).fit(TEXTS, LABELS, embeddings=vectors)
+    assert list(scorer.predict(TEXTS, vectors)) == LABELS
+    np.testing.assert_allclose(scorer.predict_proba(TEXTS), scorer.predict_proba(TEXTS, vectors), rtol=1e-5)
+    # A text the n-grams have never seen still gets the tone its embedding carries.
+    assert scorer.predict(["Herrlich, ich bin begeistert!"])[0] == "positive"
+    save_scorer(scorer, tmp_path, {})
+    np.testing.assert_allclose(load_scorer(tmp_path).predict_proba(TEXTS, vectors), scorer.predict_proba(TEXTS, vectors))

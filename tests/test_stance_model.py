@@ -7,10 +7,12 @@ import pytest
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from classifiers import PostClassifier, artefacts
+from classifiers import PostClassifier, artefacts, encoder
+from classifiers.decisions import DecisionRule
 from classifiers.features import GroupedTextFeatures, TextFeatures, char_ngrams, preprocess, tokenize, word_ngrams
 from classifiers.labels import STANCES
-from classifiers.stance import TopicClassifier, make_text_classifier
+from classifiers.stance import TopicClassifier
+from classifiers.text_classifier import make_text_classifier
 
 OPEN = ["release the weights now", "open weights are the only way", "please open source the model",
         "gpt-oss weights are finally out, great for local use", "openai should release the weights"]
@@ -123,9 +125,14 @@ def test_make_text_classifier_on_group_text_pairs(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(probe), model.predict_proba(probe))
 
 
+def _tiny(**params) -> TopicClassifier:
+    """A model of n-grams only: the tiny tests check the estimator, not the encoder."""
+    return TopicClassifier(**{"min_df": 1, "embedding_weight": 0.0, **params})
+
+
 def test_topic_classifier_learns_tiny_task_and_gates_by_relevance():
     texts, labels = _labelled()
-    model = TopicClassifier(C=10.0, C_stance=10.0, min_df=1, calibration_folds=2).fit(texts, labels)
+    model = _tiny(C=10.0, C_stance=10.0).fit(texts, labels)
     heads = model.predict_heads(["release the weights now please", "the tennis open on sunday"])
     assert heads["stance"].shape == (2, 3)
     np.testing.assert_allclose(heads["stance"].sum(axis=1), 1.0)
@@ -135,29 +142,59 @@ def test_topic_classifier_learns_tiny_task_and_gates_by_relevance():
         "pro_open", "neutral"]
     assert set(heads) == {"relevant", "stance", "safety_concern", "safety", "competition", "governance", "local_ai"}
     # Aspects never seen as positive are a constant "no".
-    assert (heads["competition"] == 0).all()
+    assert (heads["competition"] < 1e-9).all()
+    assert model.embed(["x"]) is None  # embedding_weight 0: nothing is encoded
+
+
+def test_topic_classifier_reads_given_embeddings_and_encodes_otherwise():
+    texts, labels = _labelled()
+    vectors = encoder.encode(texts)
+    model = TopicClassifier(min_df=1, embedding_weight=1.0).fit(texts, labels, embeddings=vectors)
+    probe = ["keep the frontier weights closed", "tennis on sunday"]
+    np.testing.assert_allclose(model.predict_heads(probe)["stance"],
+                               model.predict_heads(probe, embeddings=encoder.encode(probe))["stance"], rtol=1e-5)
+    with pytest.raises(ValueError):
+        model.predict_heads(probe, embeddings=vectors[:1])
+    # The embedding carries meaning that the n-grams of this tiny English vocabulary cannot: German.
+    german = model.predict_heads(["Die Gewichte sollten veröffentlicht werden", "Geschlossene Modelle sind sicherer"])
+    open_, closed = STANCES.index("pro_open"), STANCES.index("pro_closed")
+    assert german["stance"][0, open_] > german["stance"][1, open_]
+    assert german["stance"][1, closed] > german["stance"][0, closed]
+
+
+def test_decision_rule_moves_the_labels():
+    texts, labels = _labelled()
+    model = _tiny().fit(texts, labels)
+    probe = ["release the weights now please", "the tennis open on sunday"]
+    assert model.decide(probe, ["en", "en"])[1]["relevant"].tolist() == [True, False]
+    model.set_decision_rule(DecisionRule(relevance_threshold={"*": 0.0, "de": 1.01}))
+    decided = model.decide(probe, ["en", "de"])[1]
+    assert decided["relevant"].tolist() == [True, False]  # German cut above every score
+    assert decided["stance"][1] == "neutral"
+    model.set_decision_rule(DecisionRule(relevance_threshold={"*": 0.0}, stance_offsets={"*": [-50.0, 50.0, 0.0]}))
+    assert model.predict(probe).tolist() == ["pro_closed", "pro_closed"]
 
 
 def test_topic_classifier_sample_weight_and_validation():
     texts, labels = _labelled()
-    model = TopicClassifier(min_df=1, calibration_folds=2)
+    model = _tiny()
     with pytest.raises(ValueError):
         clone(model).fit(texts, labels[:-1])
     with pytest.raises(ValueError):
         clone(model).fit(texts, labels, sample_weight=np.ones(3))
-    # Zero weight on every off-topic text leaves the relevance head with one class: a constant answer.
     weight = np.array([0.0 if not x["relevant"] else 1.0 for x in labels])
     fitted = clone(model).fit(texts, labels, sample_weight=weight + (weight == 0) * 1e-6)
     assert fitted.predict_heads(["tennis"])["relevant"].shape == (1,)
     assert clone(model).get_params() == model.get_params()
+    assert not hasattr(clone(fitted), "weights_")
 
 
 def test_stance_head_missing_class_gets_zero_probability():
     texts, labels = _labelled()
     keep = [i for i, x in enumerate(labels) if x["stance"] != "pro_closed"]
-    model = TopicClassifier(min_df=1, calibration_folds=2).fit([texts[i] for i in keep], [labels[i] for i in keep])
+    model = _tiny().fit([texts[i] for i in keep], [labels[i] for i in keep])
     stance = model.predict_heads(["keep it closed"])["stance"]
-    assert stance[0, STANCES.index("pro_closed")] == 0.0
+    assert stance[0, STANCES.index("pro_closed")] < 1e-12
     assert stance.sum() == pytest.approx(1.0)
 
 
@@ -171,10 +208,10 @@ def test_make_text_classifier_on_any_labels():
 
 def test_artefact_round_trip_and_post_classifier(tmp_path):
     texts, labels = _labelled()
-    model = TopicClassifier(min_df=1, calibration_folds=2, relevance_threshold=0.4).fit(texts, labels)
+    model = _tiny().fit(texts, labels).set_decision_rule(DecisionRule(relevance_threshold={"*": 0.4}))
     sha = artefacts.save(model, tmp_path / "m", {"name": "tiny"})
     loaded, metadata = artefacts.load(tmp_path / "m", sha)
-    assert metadata["name"] == "tiny" and loaded.relevance_threshold == 0.4
+    assert metadata["name"] == "tiny" and loaded.decision_rule.relevance_threshold == {"*": 0.4}
     probe = ["release the weights", "tennis on sunday", "keep them closed"]
     for name, values in model.predict_heads(probe).items():
         np.testing.assert_allclose(loaded.predict_heads(probe)[name], values)

@@ -9,49 +9,70 @@ import numpy as np
 import pytest
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, artefacts
-from classifiers.labels import STANCES
-from classifiers.training import best_threshold, cv_groups, evaluate, load_seed_set, out_of_fold_heads, sample_weights
+from classifiers.decisions import DecisionRule
+from classifiers.labels import ASPECTS, STANCES
+from classifiers.training import (
+    cross_fitted_labels,
+    cv_groups,
+    evaluate,
+    is_held_out,
+    load_seed_set,
+    load_training_data,
+    out_of_fold_heads,
+    source_weights,
+    stance_confusion,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("stance_benchmark", PROJECT_ROOT / "benchmarks" / "stance.py")
+    spec = importlib.util.spec_from_file_location("quality_benchmark", PROJECT_ROOT / "benchmarks" / "quality.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_seed_examples_are_marked_and_weighted():
+def test_seed_examples_are_marked_and_weighted_by_source():
     seed = load_seed_set()
     assert seed and all(x["source"] == "seed" for x in seed)
-    examples = [seed[0], {"text": "real", "relevant": False, "stance": "neutral", "source": "pool"},
-                {"text": "stored label", "relevant": False, "stance": "neutral"}]
-    np.testing.assert_array_equal(sample_weights(examples, 3.0), [1.0, 3.0, 3.0])
+    assert {x["lang"] for x in seed} == {"de", "en"}
+    examples = [seed[0], {"source": "web"}, {"source": "stored"}, {}]
+    np.testing.assert_array_equal(source_weights(examples, {"web": 2.0, "stored": 3.0}), [1.0, 2.0, 3.0, 1.0])
 
 
-def test_cv_groups_keep_threads_together():
-    examples = [{"id": "a", "link_id": "t3_x"}, {"id": "b", "link_id": "t3_x"}, {"id": "seed-1"}, {}]
+def test_cv_groups_keep_threads_and_pages_together():
+    examples = [{"id": "a", "group": "t3_x"}, {"id": "b", "group": "t3_x"}, {"id": "seed-1"},
+                {"id": "c", "link_id": "t3_y"}, {}]
     groups = cv_groups(examples)
     assert groups[0] == groups[1] == "t3_x"
-    assert len(set(groups)) == 3
+    assert groups[3] == "t3_y"
+    assert len(set(groups)) == 4
 
 
-def test_best_threshold_finds_the_separating_score():
-    gold = [False] * 6 + [True] * 4
-    scores = np.array([0.1, 0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.6, 0.7, 0.9])
-    threshold = best_threshold(gold, scores)
-    assert 0.34 < threshold <= 0.36
-    # Ties resolve towards 0.5: every threshold in (0.3, 0.7] separates these perfectly.
-    assert best_threshold([False, True], np.array([0.3, 0.7])) == 0.5
+def test_training_data_without_shared_datasets_says_what_is_missing(tmp_path):
+    data = load_training_data(tmp_path)
+    assert data.held_out == [] and {x["source"] for x in data.train} == {"seed"}
+    assert len(data.missing) == 2 and all(str(tmp_path) in line for line in data.missing)
+    stored = [{"id": "post-1", "group": "post-1", "text": "x", "relevant": False, "stance": "neutral"}]
+    assert load_training_data(tmp_path, stored).train[-1]["source"] == "stored"
+
+
+def test_real_labels_join_texts_and_hold_out_whole_pages():
+    if not (SHARED_DATASETS / "web-debate").exists():
+        pytest.skip(f"web-debate data not found under {SHARED_DATASETS} (only in the shared workspace)")
+    data = load_training_data(SHARED_DATASETS)
+    web_train = [x for x in data.train if x["source"] == "web"]
+    web_held = [x for x in data.held_out if x["source"] == "web"]
+    assert web_train and web_held and {x["lang"] for x in web_train} == {"de", "en"}
+    assert not {x["group"] for x in web_train} & {x["group"] for x in web_held}
+    assert all(is_held_out(x["group"]) for x in data.held_out)
+    assert all(x["text"] for x in data.train)
 
 
 class _Memoriser:
-    """A stand-in model: predicts the stance it saw most for a text, to check the fold logic without fitting."""
-
-    def __init__(self):
-        pass
+    """A stand-in model: says "relevant" only for texts it was trained on, to check the fold logic."""
 
     def get_params(self, deep=True):
         return {}
@@ -59,37 +80,90 @@ class _Memoriser:
     def set_params(self, **params):
         return self
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, embeddings=None):
         self.seen_ = set(X)
-        self.weights_ = np.asarray(sample_weight)
+        self.embedding_rows_ = None if embeddings is None else len(embeddings)
         return self
 
-    def predict_heads(self, X):
+    def predict_heads(self, X, embeddings=None):
         n = len(X)
+        assert embeddings is None or len(embeddings) == n
         leaked = np.array([x in self.seen_ for x in X], dtype=float)
         return {"relevant": leaked, "stance": np.tile([1.0, 0.0, 0.0], (n, 1)), "safety_concern": np.zeros(n),
-                **{a: np.zeros(n) for a in ("safety", "competition", "governance", "local_ai")}}
+                **{a: np.zeros(n) for a in ASPECTS}}
+
+
+def _examples(n=40):
+    return [{"text": f"post {i}", "relevant": i % 2 == 0, "stance": STANCES[i % 3], "group": f"t{i // 4}",
+             "source": "pool" if i < 20 else "web", "lang": "en"} for i in range(n)]
 
 
 def test_out_of_fold_heads_never_predict_seen_texts():
-    examples = [{"text": f"post {i}", "relevant": i % 2 == 0, "stance": STANCES[i % 3], "link_id": f"t{i // 4}"}
-                for i in range(40)]
-    heads = out_of_fold_heads(_Memoriser(), examples, folds=4, sample_weight=np.arange(40))
+    examples = _examples()
+    heads = out_of_fold_heads(_Memoriser(), examples, np.zeros((40, 3)), folds=4, sample_weight=np.arange(40))
     assert heads["relevant"].sum() == 0  # no example was predicted by a model that saw it
     assert heads["stance"].shape == (40, 3)
-    metrics = evaluate(examples, heads)
+    labels = DecisionRule().apply(heads, ["en"] * 40)
+    metrics = evaluate(examples, labels)
     assert metrics["n"] == 40 and metrics["relevant"]["f1"] == 0.0
+
+
+def test_decision_rule_is_tuned_to_the_communities():
+    rng = np.random.default_rng(0)
+    examples, scores = [], []
+    # Two communities whose relevant posts score differently: one threshold must serve both.
+    for source, shift in (("pool", 0.0), ("web", 0.2)):
+        for i in range(200):
+            relevant = i % 2 == 0
+            examples.append({"relevant": relevant, "stance": "neutral", "source": source, "lang": "en",
+                             "safety_concern": False, "aspects": []})
+            scores.append(np.clip((0.55 if relevant else 0.25) + shift + rng.normal(0, 0.015), 0, 1))
+    n = len(examples)
+    heads = {"relevant": np.array(scores), "stance": np.tile([0.2, 0.1, 0.7], (n, 1)),
+             "safety_concern": np.zeros(n), **{a: np.zeros(n) for a in ASPECTS}}
+    rule = DecisionRule.tune(heads, examples)
+    threshold = rule.relevance_threshold["en"]
+    assert 0.45 < threshold <= 0.55  # above web's off-topic posts (0.45), below pool's relevant ones (0.55)
+    labels = cross_fitted_labels(heads, examples)
+    assert (labels["relevant"] == np.array([x["relevant"] for x in examples])).mean() > 0.95
+
+
+def test_stance_offsets_find_a_rare_class():
+    # pro_closed posts score only slightly above the others: argmax never says pro_closed, tuned offsets do.
+    examples, proba = [], []
+    for i in range(300):
+        stance = STANCES[i % 3]
+        examples.append({"relevant": True, "stance": stance, "source": "web", "lang": "en", "aspects": [],
+                         "safety_concern": False})
+        p = {"pro_open": [0.6, 0.1, 0.3], "pro_closed": [0.35, 0.25, 0.4], "neutral": [0.2, 0.1, 0.7]}[stance]
+        proba.append(p)
+    n = len(examples)
+    heads = {"relevant": np.ones(n), "stance": np.array(proba), "safety_concern": np.zeros(n),
+             **{a: np.zeros(n) for a in ASPECTS}}
+    assert "pro_closed" not in DecisionRule().apply(heads, ["en"] * n)["stance"]
+    decided = DecisionRule.tune(heads, examples).apply(heads, ["en"] * n)["stance"]
+    assert (decided == np.array([x["stance"] for x in examples])).all()
+
+
+def test_stance_confusion_counts_real_relevant_posts_only():
+    examples = [{"relevant": True, "stance": s, "source": src, "lang": "en"}
+                for s in STANCES for src in ("web", "seed") for _ in range(10)]
+    examples.append({"relevant": False, "stance": "neutral", "source": "web", "lang": "en"})
+    labels = {"relevant": np.ones(len(examples), bool), "stance": np.array(["neutral"] * len(examples))}
+    confusion = stance_confusion(examples, labels)
+    assert confusion["all"] == [[0, 0, 10], [0, 0, 10], [0, 0, 10]]
+    assert confusion["by_lang"] == {"en": confusion["all"]}
 
 
 def test_shipped_artefact_metadata_and_loading():
     model, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
-    assert (DEFAULT_STANCE_ARTEFACT / artefacts.MODEL_FILE).stat().st_size < 10_000_000
-    for key in ("name", "sha256", "metrics", "params", "data_hash"):
+    assert (DEFAULT_STANCE_ARTEFACT / artefacts.MODEL_FILE).stat().st_size < 20_000_000
+    for key in ("name", "sha256", "metrics", "params", "data_hash", "decision_rule", "git_commit"):
         assert key in metadata
-    for key in ("cross_validated", "stance_confusion"):
+    for key in ("cross_validated", "held_out", "stance_confusion", "stance_confusion_by_lang"):
         assert key in metadata["metrics"]
     assert np.array(metadata["metrics"]["stance_confusion"]).shape == (3, 3)
-    assert metadata["params"]["relevance_threshold"] == model.relevance_threshold
+    assert metadata["decision_rule"] == model.decision_rule.to_dict()
     heads = model.predict_heads(["OpenAI finally released open weights, about time", "Tennis open results"])
     assert heads["stance"].shape == (2, 3)
 
