@@ -14,7 +14,7 @@ from reports.periods import as_date, previous_window
 from reports.request import ReportRequest
 from reports.sample import SampledPost, representative_posts, sample_posts
 from reports.series import GroupSummary, TimeSeries, build_time_series, summarise_group
-from reports.shares import ShareEstimator, confusion_from_metrics, find_corrector
+from reports.shares import ShareEstimator, confusion_from_metrics, confusions_by_lang, find_corrector
 from reports.style import language_name
 from reports.terms import StanceTerms, stance_terms
 from storage.models import ModelVersion
@@ -86,7 +86,10 @@ class ReportContent:
 def collect(session: Session, request: ReportRequest) -> ReportContent:
     version = resolve_model_version(session, request.model_version_id)
     version_id = version.id if version else None
-    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(version.metrics if version else None))
+    metrics = version.metrics if version else None
+    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(metrics), by_lang=confusions_by_lang(metrics))
+    if request.langs and len(request.langs) == 1:
+        estimator = estimator.for_lang(request.langs[0])
     minimum = request.min_posts_per_period
     # The previous window of the same length is counted in the same pass (an open end: everything before).
     query_from = (previous_window(request.date_from, request.date_to)[0]
@@ -109,7 +112,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         series=build_time_series(shown, *period, request.freq, estimator, minimum) if period else None,
         total=summarise_group("this period", totals, estimator, minimum),
         comparison=_comparison(request, cube, period, estimator) if period else None,
-        languages=_groups(shown, "lang", estimator, minimum, language_name),
+        languages=_groups(shown, "lang", estimator, minimum, language_name, per_language=True),
         sources=_groups(shown, "source", estimator, minimum, str),
         terms=stance_terms([(p.stance, p.text) for p in sample]) if sample else [],
         examples=representative_posts(sample),
@@ -152,10 +155,12 @@ def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: S
     )
 
 
-def _groups(cube: Cube, dimension: str, estimator: ShareEstimator, minimum: int, name) -> list[GroupSummary]:
+def _groups(cube: Cube, dimension: str, estimator: ShareEstimator, minimum: int, name,
+            per_language: bool = False) -> list[GroupSummary]:
     totals = cube.rolled_up(dimension)
     ordered = sorted(totals.items(), key=lambda item: -item[1]["posts"])
-    return [summarise_group(name(label), counts, estimator, minimum) for label, counts in ordered]
+    return [summarise_group(name(label), counts, estimator.for_lang(label) if per_language else estimator, minimum)
+            for label, counts in ordered]
 
 
 def _markers(request: ReportRequest, versions: list[VersionInfo]) -> list[Marker]:

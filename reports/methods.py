@@ -44,9 +44,10 @@ def _metric(metrics: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value if isinstance(value, (int, float)) else None
 
 
-#: Where training stores its evaluations inside ModelVersion.metrics (classifiers.train_default,
-#: monitor.model_registry); metrics stored flat at the top level are read as they are.
-METRIC_SECTIONS = (("cross_validated", "cross-validated"), ("pool_held_out", "held-out real threads"))
+#: Where training stores its evaluations inside ModelVersion.metrics (classifiers.recipe: one section per
+#: evaluation, each with an "all" slice and one per community and language); sections stored without slices,
+#: and metrics stored flat at the top level, are read as they are.
+METRIC_SECTIONS = (("cross_validated", "cross-validated"), ("held_out", "held-out real posts"))
 
 
 def _headline(metrics: Mapping[str, Any]) -> str:
@@ -63,9 +64,46 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
     sections = [
         f"{label}: {text}"
         for key, label in METRIC_SECTIONS
-        if isinstance(metrics.get(key), Mapping) and (text := _headline(metrics[key]))
+        if isinstance(section := metrics.get(key), Mapping)
+        and (text := _headline(section["all"] if isinstance(section.get("all"), Mapping) else section))
     ]
     return "; ".join(sections) or _headline(metrics) or "no validation metrics stored"
+
+
+def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
+    """The confusion matrices the correction inverts, as rows of counts and rates, one block per language."""
+    from reports.shares import confusion_from_metrics, confusions_by_lang
+
+    blocks = [("all languages", confusion_from_metrics(metrics))]
+    blocks += [(f"language {lang}", rows) for lang, rows in sorted(confusions_by_lang(metrics).items())]
+    lines = []
+    for label, rows in blocks:
+        if rows is None:
+            continue
+        lines.append(f"{label} (rows: true stance; columns: decided pro-open / pro-closed / neutral)")
+        for stance, row in zip(("pro-open", "pro-closed", "neutral"), rows):
+            total = sum(row) or 1
+            cells = " / ".join(f"{count} ({count / total:.0%})" for count in row)
+            lines.append(f"   true {stance:<10} {cells}")
+    return lines
+
+
+def _confusion_block(figure: Figure, content: ReportContent, y: float) -> float:
+    metrics = content.model_version.metrics if content.model_version else None
+    lines = confusion_lines(metrics)
+    figure.text(0.05, y, "Correction matrix of the model used", fontsize=12, fontweight="bold", va="top")
+    y -= 0.04
+    if not lines:
+        figure.text(0.06, y, "none stored: shares are raw counts", fontsize=8.5, va="top", color="#666666")
+        return y - 0.03
+    note = ("Measured out of fold on real labelled posts (Reddit comments, web passages, your labels); rows with "
+            "few real posts borrow 30 posts' worth of the rates measured on all training posts.")
+    figure.text(0.06, y, wrapped(note, width=170), fontsize=8, va="top", color="#444444")
+    y -= 0.035
+    for line in lines:
+        figure.text(0.06, y, line, fontsize=8, va="top", family="monospace")
+        y -= 0.022
+    return y
 
 
 def methods_page(content: ReportContent) -> Figure:
@@ -81,6 +119,7 @@ def methods_page(content: ReportContent) -> Figure:
         figure.text(0.06, y, shorten(line, 160), fontsize=8.5, va="top",
                     fontweight="bold" if used else "normal")
         y -= 0.03
+    y = _confusion_block(figure, content, y - 0.02)
     y -= 0.02
     figure.text(0.05, y, "Collection coverage per source (all runs)", fontsize=12, fontweight="bold", va="top")
     y -= 0.04

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from classifiers.prevalence import wilson_interval
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
@@ -37,9 +37,24 @@ def find_corrector() -> Corrector | None:
     return corrected_shares
 
 
-def confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | None:
-    """The 3x3 stance confusion (rows true, columns predicted) from ModelVersion.metrics, if well-formed."""
-    matrix = (metrics or {}).get("stance_confusion")
+def confusion_from_metrics(metrics: Mapping | None, lang: str | None = None) -> list[list[int]] | None:
+    """The 3x3 stance confusion (rows true, columns predicted) from ModelVersion.metrics, if well-formed: the
+    one measured on posts in ``lang`` when training stored one, else the one over all languages."""
+    by_lang = (metrics or {}).get("stance_confusion_by_lang") or {}
+    if lang and isinstance(by_lang, Mapping) and (own := _checked(by_lang.get(lang))) is not None:
+        return own
+    return _checked((metrics or {}).get("stance_confusion"))
+
+
+def confusions_by_lang(metrics: Mapping | None) -> dict[str, list[list[int]]]:
+    """Every well-formed per-language confusion stored with the model."""
+    by_lang = (metrics or {}).get("stance_confusion_by_lang") or {}
+    if not isinstance(by_lang, Mapping):
+        return {}
+    return {lang: rows for lang, matrix in by_lang.items() if (rows := _checked(matrix)) is not None}
+
+
+def _checked(matrix) -> list[list[int]] | None:
     if not isinstance(matrix, list) or len(matrix) != len(STANCES):
         return None
     if not all(isinstance(row, list) and len(row) == len(STANCES) for row in matrix):
@@ -69,6 +84,13 @@ class ShareEstimator:
     corrector: Corrector | None
     confusion: list[list[int]] | None
     n_boot: int = 200
+    #: Confusions measured per language; ``for_lang`` uses them for one language's shares.
+    by_lang: Mapping[str, list[list[int]]] = field(default_factory=dict)
+
+    def for_lang(self, lang: str) -> ShareEstimator:
+        """The estimator for posts in ``lang``: that language's confusion where one was measured."""
+        own = self.by_lang.get(lang)
+        return replace(self, confusion=own) if own is not None else self
 
     @property
     def corrects(self) -> bool:

