@@ -2,7 +2,7 @@
 
 The database (SQLite, cached under .benchmark-cache/) holds N posts whose texts are real labelled posts
 repeated, each with its stored embedding and a classification by a first model version, as after months of
-collection. The measured step is what follows a retraining: ``monitor.pipeline.classify_pending`` with a new
+collection. The measured step is what follows a retraining: ``monitor.ingest.pipeline.classify_pending`` with a new
 version, which reads the stored embeddings and reuses the stored sentiment of unchanged scorers, so only the
 topic heads run. Building the database is not timed.
 
@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, insert, select  # noqa: E402
 from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
 from classifiers.embedding_cache import CachedEmbedder  # noqa: E402
 from classifiers.training import load_training_data  # noqa: E402
-from monitor.pipeline import classification_row, classify_pending  # noqa: E402
+from monitor.ingest.pipeline import classification_row, classify_pending  # noqa: E402
 from storage.engine import open_database  # noqa: E402
 from storage.models import Classification, ModelVersion, Post, PostEmbedding  # noqa: E402
 

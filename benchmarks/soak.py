@@ -42,10 +42,10 @@ from sqlalchemy import func, select  # noqa: E402
 from classifiers.language import LanguageDetector  # noqa: E402
 from monitor.collectors.hackernews import HackerNewsCollector  # noqa: E402
 from monitor.collectors.http import RetryPolicy  # noqa: E402
-from monitor.job_runners import collect_runner  # noqa: E402
-from monitor.pipeline import IngestContext  # noqa: E402
-from monitor.schedule_config import JobSpec, ScheduleSettings  # noqa: E402
-from monitor.scheduler import Runtime, run_due, run_job  # noqa: E402
+from monitor.scheduling.runners import collect_runner  # noqa: E402
+from monitor.ingest.pipeline import IngestContext  # noqa: E402
+from monitor.scheduling.config import JobSpec, ScheduleSettings  # noqa: E402
+from monitor.scheduling.scheduler import Runtime, run_due, run_job  # noqa: E402
 from storage import scheduling_queries as sq  # noqa: E402
 from storage.engine import open_database  # noqa: E402
 from storage.models import CollectionRun, Post  # noqa: E402

@@ -14,25 +14,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from monitor.errors import ConfigError
+# The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
+from reports.request import FREQUENCIES, Event, Topic
+
+__all__ = ["FREQUENCIES", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
 
 DEFAULT_PATH = Path("stance.toml")
 SOURCE_NAMES = ("x", "mastodon", "bluesky", "reddit", "hackernews", "rss", "file")
-FREQUENCIES = ("day", "week", "month")
-
-
-@dataclass(frozen=True)
-class Event:
-    date: date
-    label: str
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    title: str
-    languages: tuple[str, ...]
-    keywords: tuple[str, ...]
-    events: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
 from monitor.errors import ImportFailed, ModelError, MonitorError
-from monitor.pipeline import IngestContext, RunSummary, classify_pending, collect_query
-from monitor.privacy import load_salt
+from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
+from monitor.ingest.privacy import load_salt
 from storage import queries
 from storage.engine import open_database, read_only_session_factory
 from storage.models import ModelVersion
@@ -157,7 +157,7 @@ def collect(
     scheduler takes, so a cron run and a running scheduler never collect one source at once."""
     from datetime import timedelta
 
-    from monitor.locks import LockHeld, holding
+    from monitor.scheduling.locks import LockHeld, holding
 
     sessions = open_store(settings)
     context = ingest_context(settings)

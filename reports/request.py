@@ -6,9 +6,27 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from monitor.config import FREQUENCIES, Topic
-
 FORMATS = ("pdf", "png")
+FREQUENCIES = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A dated event to mark on the charts (e.g. a model release)."""
+
+    date: date
+    label: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """The debate a report is about: its name, title, languages, keywords and dated events."""
+
+    name: str
+    title: str
+    languages: tuple[str, ...]
+    keywords: tuple[str, ...]
+    events: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True)

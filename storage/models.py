@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models: the whole schema in one place.
 
-Times are stored in UTC. Authors are stored pseudonymised (see ``monitor.privacy``); nothing here holds a
+Times are stored in UTC. Authors are stored pseudonymised (see ``monitor.ingest.privacy``); nothing here holds a
 secret. Aspects are boolean columns rather than a JSON list so that reports can aggregate them in SQL.
 """
 
@@ -18,29 +18,16 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base
 
 # The label vocabulary is defined once, in classifiers.labels; re-exported here for queries and reports.
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: F401
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
-
 
 class Post(Base):
     __tablename__ = "posts"
@@ -176,7 +163,3 @@ class HumanLabel(Base):
     sentiment: Mapped[Optional[str]] = mapped_column(String(16))
     aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
     safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)
-
-
-# The scheduler tables live in their own module; importing it here registers them on Base.metadata.
-import storage.scheduling_models  # noqa: E402,F401

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from sqlalchemy import Date, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.base import Base
 
 
 class JobState(Base):
@@ -21,7 +21,7 @@ class JobState(Base):
     __tablename__ = "job_states"
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    #: running, ok, partial, failed, skipped, stopped (see monitor.scheduler.Outcome).
+    #: running, ok, partial, failed, skipped, stopped (see monitor.scheduling.scheduler.Outcome).
     last_status: Mapped[Optional[str]] = mapped_column(String(16))
     last_started_at: Mapped[Optional[datetime]]
     last_finished_at: Mapped[Optional[datetime]]

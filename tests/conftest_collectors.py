@@ -14,7 +14,7 @@ from sqlalchemy import select
 from classifiers.language import LanguageDetector
 from monitor.collectors import FetchWindow, Page
 from monitor.collectors.http import NO_WAIT, RetryPolicy
-from monitor.pipeline import IngestContext
+from monitor.ingest.pipeline import IngestContext
 from storage import queries
 from storage.engine import open_database
 from storage.models import Post

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from monitor.alerts import AlertSettings, check, deliver, evaluate, parse_alerts, run_alerts
+from monitor.scheduling.alerts import AlertSettings, check, deliver, evaluate, parse_alerts, run_alerts
 from monitor.errors import ConfigError
-from monitor.job_runners import collect_runner
-from monitor.scheduler import run_due
+from monitor.scheduling.runners import collect_runner
+from monitor.scheduling.scheduler import run_due
 from monitor.status import status
 from storage import queries
 from storage import scheduling_queries as sq

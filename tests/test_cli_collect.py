@@ -69,7 +69,7 @@ def test_missing_credentials_are_one_line(workdir, monkeypatch, capsys):
 def test_collect_skips_a_source_whose_lease_another_process_holds(workdir, httpserver, monkeypatch, capsys):
     from datetime import timedelta
 
-    from monitor.locks import acquire, utcnow
+    from monitor.scheduling.locks import acquire, utcnow
     from storage.engine import open_database
 
     monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))

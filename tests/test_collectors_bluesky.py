@@ -21,8 +21,8 @@ from monitor.collectors import FetchWindow
 from monitor.collectors.bluesky import BlueskyCollector, post_view_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 from atproto import Client
 

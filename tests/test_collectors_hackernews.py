@@ -21,8 +21,8 @@ from conftest_collectors import (
 from monitor.collectors import FetchWindow
 from monitor.collectors.hackernews import HackerNewsCollector, hit_to_record
 from monitor.errors import CollectorError, RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 BASE = "http://hn.test"
 NOW = 1_754_500_000

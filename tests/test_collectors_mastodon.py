@@ -20,8 +20,8 @@ from monitor.collectors import FetchWindow
 from monitor.collectors.mastodon import MastodonCollector, snowflake, status_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 TOPIC = Topic(name="t", title="t", languages=("de", "en"), keywords=("gpt-oss",))
 

@@ -19,7 +19,7 @@ from monitor.collectors.bluesky import post_view_to_record
 from monitor.collectors.mastodon import status_to_record
 from monitor.collectors.reddit import thing_to_record
 from monitor.collectors.x import XCollector, build_client
-from monitor.records import InvalidRecord, PostRecord
+from monitor.ingest.records import InvalidRecord, PostRecord
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "collector-fixtures"
 pytestmark = pytest.mark.skipif(

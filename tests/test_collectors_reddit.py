@@ -22,8 +22,8 @@ from monitor.collectors import FetchWindow
 from monitor.collectors.reddit import RedditCollector, build_client, thing_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 BASE = "http://reddit.test"
 TOPIC = Topic(name="t", title="t", languages=("en",), keywords=())

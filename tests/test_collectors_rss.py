@@ -20,8 +20,8 @@ from monitor.collectors import FetchWindow
 from monitor.collectors.rss import RSSCollector, entry_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 RSS_URL = "http://feeds.test/ki.rss"
 ATOM_URL = "http://feeds.test/blog.atom"

@@ -20,8 +20,8 @@ from monitor.collectors import FetchWindow
 from monitor.collectors.x import XCollector, build_client, rebase
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
-from monitor.pipeline import collect_query
-from monitor.records import InvalidRecord
+from monitor.ingest.pipeline import collect_query
+from monitor.ingest.records import InvalidRecord
 
 QUERY = "gpt-oss"
 TOPIC = Topic(name="t", title="t", languages=("en",), keywords=("gpt-oss",))

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from monitor.cli import app
+from monitor.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests_support import stance
 
 from classifiers.training import load_seed_set
-from monitor.cli_label import register
+from monitor.cli.label import register
 from storage.engine import open_database
 from storage.models import Classification, HumanLabel, ModelVersion, Post
 
@@ -19,8 +19,8 @@ NOW = datetime(2025, 8, 6, tzinfo=UTC)
 
 @pytest.fixture
 def label_command(monkeypatch):
-    """`stance label` on the real app, until monitor.cli registers it itself; undone after the test."""
-    from monitor.cli import app
+    """`stance label` on the real app, until monitor.cli.app registers it itself; undone after the test."""
+    from monitor.cli.app import app
 
     monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
     register(app)

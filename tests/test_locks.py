@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from storage import scheduling_queries as sq
 from storage.engine import open_database
 from storage.scheduling_models import Lease
-from monitor.locks import Heartbeat, acquire, holder, owner_id, release
+from monitor.scheduling.locks import Heartbeat, acquire, holder, owner_id, release
 
 T0 = datetime(2025, 8, 5, 12, tzinfo=timezone.utc)
 TTL = timedelta(minutes=10)

@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 
 from classifiers.language import LanguageDetector
 from monitor.collectors import Page
-from monitor.pipeline import IngestContext, classify_pending, collect_query, ingest
-from monitor.records import InvalidRecord, PostRecord
+from monitor.ingest.pipeline import IngestContext, classify_pending, collect_query, ingest
+from monitor.ingest.records import InvalidRecord, PostRecord
 from storage import queries
 from storage.models import Classification, CollectionRun, ModelVersion, Post
 

@@ -1,4 +1,4 @@
-from monitor.privacy import load_salt, pseudonymise, scrub_raw
+from monitor.ingest.privacy import load_salt, pseudonymise, scrub_raw
 
 
 def test_pseudonym_is_stable_salted_and_per_source():

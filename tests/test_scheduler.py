@@ -12,12 +12,12 @@ from sqlalchemy import select
 from classifiers.language import LanguageDetector
 from monitor.collectors import Page
 from monitor.errors import ConfigError
-from monitor.job_runners import collect_runner, retrain_runner
-from monitor.locks import acquire
-from monitor.pipeline import IngestContext
-from monitor.records import PostRecord
-from monitor.schedule_config import JobSpec, ScheduleSettings, crontab_weekdays, next_fire, parse_schedule
-from monitor.scheduler import JobResult, Runtime, run_due, run_job
+from monitor.scheduling.runners import collect_runner, retrain_runner
+from monitor.scheduling.locks import acquire
+from monitor.ingest.pipeline import IngestContext
+from monitor.ingest.records import PostRecord
+from monitor.scheduling.config import JobSpec, ScheduleSettings, crontab_weekdays, next_fire, parse_schedule
+from monitor.scheduling.scheduler import JobResult, Runtime, run_due, run_job
 from monitor.status import status
 from storage import queries
 from storage import scheduling_queries as sq
@@ -92,7 +92,7 @@ def test_failures_are_recorded_with_secrets_masked(sessions, caplog):
     run_due(runtime, T0 + 15 * MINUTE)
     succeeded = state(sessions, "collect-fake").last_success_at
     runner.error = RuntimeError("GET https://api.example/?token=abc123SECRET failed")
-    with caplog.at_level(logging.INFO, logger="monitor.scheduler"):
+    with caplog.at_level(logging.INFO, logger="monitor.scheduling.scheduler"):
         (outcome,) = run_due(runtime, T0 + 30 * MINUTE)
     job = state(sessions, "collect-fake")
     assert outcome.status == job.last_status == "failed"

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from monitor.cli import app
-from monitor.cli_schedule import register
-from monitor.locks import acquire
+from monitor.cli.app import app
+from monitor.cli.schedule import register
+from monitor.scheduling.locks import acquire
 from storage import queries
 from storage import scheduling_queries as sq
 from storage.engine import open_database
@@ -26,7 +26,7 @@ from storage.scheduling_models import Lease
 from tests_support import stance
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCH = "import sys; from monitor.cli import app, main; from monitor.cli_schedule import register; " \
+LAUNCH = "import sys; from monitor.cli.app import app, main; from monitor.cli.schedule import register; " \
          "register(app); main(sys.argv[1:])"
 
 

@@ -10,8 +10,8 @@ import pytest
 from websockets.sync.server import serve
 
 from conftest_collectors import ingest_context, open_test_database, stored_cursor, stored_posts
-from monitor.records import InvalidRecord
-from monitor.stream import event_to_record, stream_bluesky, with_cursor
+from monitor.ingest.records import InvalidRecord
+from monitor.ingest.stream import event_to_record, stream_bluesky, with_cursor
 
 
 def create_event(number: int, text: str = "gpt-oss weights are open") -> dict:

@@ -1,6 +1,6 @@
 """Helpers shared by the CLI tests."""
 
-from monitor.cli import main
+from monitor.cli.app import main
 
 
 def stance(capsys, *args):

@@ -2,7 +2,7 @@
 
 A collector does two things: ``fetch`` pages of raw items over the network (or from files), and ``to_post``
 turns one raw item into a ``PostRecord`` without any I/O. Storage, cursors, retries of whole runs and
-pseudonymisation live in ``monitor.pipeline``, not here.
+pseudonymisation live in ``monitor.ingest.pipeline``, not here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from monitor.config import SourceSettings, Topic
-from monitor.records import PostRecord
+from monitor.ingest.records import PostRecord
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Search pages with an opaque cursor, newest first, and stops handing out cursors 
 To get past that cap a run walks back in time windows: when a window runs out of cursors, the next window
 ends (``until``) at the oldest post seen. The cursor keeps ``since`` (the newest post time of the last
 complete run); mid-run it also holds the window's ``until``, the search cursor and the newest time seen, so a
-killed run resumes at its last committed page. Live collection is in ``monitor.stream``.
+killed run resumes at its last committed page. Live collection is in ``monitor.ingest.stream``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord, time_field
-from monitor.timeparse import parse_timestamp
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.timeparse import parse_timestamp
 
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"
 PAGE_SIZE = 100  # the API maximum

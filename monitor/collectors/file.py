@@ -19,8 +19,8 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
-from monitor.normalise import MAX_TEXT_CHARS
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.normalise import MAX_TEXT_CHARS
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 DEMO = "builtin:demo"
 PAGE_SIZE = 1000

@@ -19,7 +19,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 DEFAULT_BASE_URL = "https://hn.algolia.com"
 HITS_PER_PAGE = 100

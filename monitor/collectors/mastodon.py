@@ -34,7 +34,7 @@ from monitor.collectors.http import (
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
 PAGE_SIZE = 40  # the API maximum for timelines and search

@@ -25,7 +25,7 @@ from monitor.collectors.http import (
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 ID_ENV, SECRET_ENV, AGENT_ENV = "REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT"
 PAGE_SIZE = 100  # the listing maximum

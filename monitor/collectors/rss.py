@@ -20,8 +20,8 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.normalise import MAX_TEXT_CHARS
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.normalise import MAX_TEXT_CHARS
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 #: Ids remembered per feed; far more than any feed shows at once.
 MAX_SEEN_IDS = 1000

@@ -23,7 +23,7 @@ from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.records import InvalidRecord, PostRecord
+from monitor.ingest.records import InvalidRecord, PostRecord
 
 TOKEN_ENV = "X_BEARER_TOKEN"
 TWEEPY_HOST = "https://api.twitter.com"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 METRIC_NAMES = {
     "like_count": "likes",

@@ -19,7 +19,9 @@ from typing import Optional
 
 import typer
 
-from monitor.scheduler import Outcome
+from monitor import jobs
+from monitor.cli.common import console, out, settings
+from monitor.scheduling.scheduler import Outcome
 
 EXIT_CODES = {"ok": 0, "skipped": 0, "partial": 2, "locked": 3, "failed": 4, "stopped": 5}
 
@@ -34,17 +36,16 @@ def register(app: typer.Typer) -> None:
 
 def _runtime(stop: threading.Event):
     """Settings, schedule, alert settings and database, read once here at the edge."""
-    from monitor import cli, jobs
-    from monitor.alerts import parse_alerts
-    from monitor.job_runners import default_runners
-    from monitor.schedule_config import parse_schedule
-    from monitor.scheduler import Runtime
+    from monitor.scheduling.alerts import parse_alerts
+    from monitor.scheduling.runners import default_runners
+    from monitor.scheduling.config import parse_schedule
+    from monitor.scheduling.scheduler import Runtime
 
-    settings = cli.settings()
-    file = str(settings.path or "stance.toml")
-    plan = parse_schedule(settings.schedule, settings.sources, file)
-    alerts = parse_alerts(settings.alerts, os.environ, file)
-    return Runtime(jobs.open_store(settings), plan, default_runners(), settings, alerts, stop=stop)
+    current = settings()
+    file = str(current.path or "stance.toml")
+    plan = parse_schedule(current.schedule, current.sources, file)
+    alerts = parse_alerts(current.alerts, os.environ, file)
+    return Runtime(jobs.open_store(current), plan, default_runners(), current, alerts, stop=stop)
 
 
 def _close(runtime) -> None:
@@ -54,8 +55,6 @@ def _close(runtime) -> None:
 
 
 def _print(outcome: Outcome) -> None:
-    from monitor.cli import console, out
-
     line = f"{outcome.job}: {outcome.status} in {outcome.duration_s:.1f} s"
     if outcome.detail:
         line += f": {outcome.detail}"
@@ -66,7 +65,6 @@ def _print(outcome: Outcome) -> None:
 
 def _show_jobs(runtime) -> None:
     """One plain line per job (easy to grep in a terminal or a systemd journal)."""
-    from monitor.cli import out
     from storage import scheduling_queries as sq
 
     with runtime.sessions() as session:
@@ -108,7 +106,7 @@ def schedule(
 
     Example: stance --log-format json schedule
     """
-    from monitor.scheduler import run_due, serve, stop_on_signals, worst
+    from monitor.scheduling.scheduler import run_due, serve, stop_on_signals, worst
 
     _info_logging()
     stop = threading.Event()
@@ -146,8 +144,8 @@ def job(
 
     Example: stance job collect-hackernews
     """
-    from monitor.locks import holder
-    from monitor.scheduler import run_job, stop_on_signals
+    from monitor.scheduling.locks import holder
+    from monitor.scheduling.scheduler import run_job, stop_on_signals
 
     stop = threading.Event()
     runtime = _runtime(stop)
@@ -162,7 +160,6 @@ def job(
         finally:
             restore()
         if outcome.status == "locked":
-            from monitor.cli import console
 
             spec = runtime.schedule.job(name)
             console.print(f"{name}: lock {spec.lease_name} is held by {holder(runtime.sessions, spec.lease_name)}",

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError
-from monitor.schedule_config import JobSpec
-from monitor.scheduler import JobContext, JobResult
+from monitor.scheduling.config import JobSpec
+from monitor.scheduling.scheduler import JobContext, JobResult
 from storage import queries
 from storage import scheduling_queries as sq
 from storage.models import STANCES

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import MonitorError
-from monitor.labeling import Label, choose_posts, save_label
+from monitor.labeling.loop import Label, choose_posts, save_label
 from storage.models import ASPECTS, SENTIMENTS, STANCES, HumanLabel, Post
 from storage.queries import utcnow
 

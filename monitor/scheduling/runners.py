@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.collectors import Collector, FetchWindow
-from monitor.pipeline import IngestContext, RunSummary, collect_query
-from monitor.schedule_config import JobSpec
-from monitor.scheduler import JobContext, JobResult, Runner, StopRequested
+from monitor.ingest.pipeline import IngestContext, RunSummary, collect_query
+from monitor.scheduling.config import JobSpec
+from monitor.scheduling.scheduler import JobContext, JobResult, Runner, StopRequested
 from storage import scheduling_queries as sq
 
 CollectorsFor = Callable[[JobContext, JobSpec], list[Collector]]
@@ -139,7 +139,7 @@ def retrain_runner(train: Trainer = _train_topic_version) -> Runner:
 
 
 def default_runners() -> dict[str, Runner]:
-    from monitor.alerts import run_alerts
+    from monitor.scheduling.alerts import run_alerts
 
     return {
         "collect": collect_runner(),

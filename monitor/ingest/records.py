@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.timeparse import parse_timestamp
+from monitor.ingest.timeparse import parse_timestamp
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from monitor import cli_label, cli_models, cli_schedule, jobs
+from monitor.cli import label as cli_label
+from monitor.cli import models as cli_models
+from monitor.cli import schedule as cli_schedule
+from monitor import jobs
 from monitor.collectors import FetchWindow
-from monitor.cli_common import State, console, out, progress, settings
+from monitor.cli.common import State, console, out, progress, settings
 from monitor.config import DEFAULT_PATH, default_config_text
 from monitor.errors import MonitorError
 from monitor.logs import configure_logging
@@ -299,7 +302,7 @@ def stream(
 
     Example: stance stream --source bluesky
     """
-    from monitor.stream import JETSTREAM_URL, stream_bluesky
+    from monitor.ingest.stream import JETSTREAM_URL, stream_bluesky
 
     if source != "bluesky":
         raise MonitorError(f"--source: live mode exists for bluesky only, got {source!r}")

@@ -9,7 +9,7 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
-from monitor.records import PostRecord
+from monitor.ingest.records import PostRecord
 
 MAX_TEXT_CHARS = 20_000
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Column, Table
 
 from monitor import jobs
-from monitor.cli_common import console, out, settings
+from monitor.cli.common import console, out, settings
 from monitor.errors import MonitorError
 
 models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True)

@@ -19,9 +19,9 @@ from classifiers import encoder as embedding_codec
 from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
-from monitor.normalise import matches_keywords, record_to_row
-from monitor.privacy import pseudonymise, scrub_raw
-from monitor.records import InvalidRecord, PostRecord
+from monitor.ingest.normalise import matches_keywords, record_to_row
+from monitor.ingest.privacy import pseudonymise, scrub_raw
+from monitor.ingest.records import InvalidRecord, PostRecord
 from storage import queries
 from storage.models import CollectionRun
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from monitor import labeling, labeling_csv
+from monitor import jobs
+from monitor.cli.common import console, out, settings
+from monitor.labeling import loop as labeling
+from monitor.labeling import spreadsheet as labeling_csv
 from monitor.errors import MonitorError
 
 
@@ -39,9 +42,6 @@ def label(
 
     Example: stance label --annotator anna --limit 50
     """
-    # Imported here, not at the top: monitor.cli imports this module to call register().
-    from monitor import jobs
-    from monitor.cli import console, out, settings
 
     if sum(bool(mode) for mode in (export, import_file, show_agreement)) > 1:
         raise MonitorError("use one of --export, --import and --agreement at a time")

@@ -20,10 +20,10 @@ import websockets
 from websockets.sync.client import connect as websocket_connect
 
 from monitor.collectors.bluesky import POST_COLLECTION, post_url
-from monitor.normalise import matches_keywords
-from monitor.pipeline import IngestContext, ingest
-from monitor.records import InvalidRecord, PostRecord
-from monitor.timeparse import parse_timestamp
+from monitor.ingest.normalise import matches_keywords
+from monitor.ingest.pipeline import IngestContext, ingest
+from monitor.ingest.records import InvalidRecord, PostRecord
+from monitor.ingest.timeparse import parse_timestamp
 from storage import queries
 
 log = logging.getLogger(__name__)

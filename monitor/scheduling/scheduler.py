@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.locks import Heartbeat, owner_id
+from monitor.scheduling.locks import Heartbeat, owner_id
 from monitor.logs import redact as redact_secrets
-from monitor.schedule_config import JobSpec, ScheduleSettings, interval_seconds, next_fire
+from monitor.scheduling.config import JobSpec, ScheduleSettings, interval_seconds, next_fire
 from storage import scheduling_queries as sq
 from storage.scheduling_models import JobState
 

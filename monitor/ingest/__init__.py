@@ -1,0 +1,1 @@
+"""From a platform's payload to a stored post: records, normalisation, pseudonyms, the pipeline and the live stream."""

@@ -1,0 +1,1 @@
+"""Running jobs unattended: the schedule, leases between processes, job runners and alerts."""
