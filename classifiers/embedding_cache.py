@@ -1,8 +1,11 @@
 """Embeddings of training texts kept on disk between training runs, keyed by the text's sha1.
 
-Training encodes every labelled text (about 13,000) before cross-validation: half a minute on two cores.
+Training encodes every labelled text (about 12,000) before cross-validation: half a minute on two cores.
 Retraining, benchmarks and ``stance train`` read the same texts again, so they keep the vectors in one
 ``.npz`` file per encoder. The cache holds vectors only (and hashes); texts never go into it.
+
+The embeddings of the seed posts written for the project ship with it (``BUNDLED``, float16, rebuilt by
+``python -m classifiers.train_default``), so a user's first ``stance train`` does not encode them again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+BUNDLED = Path(__file__).parent / "artefacts" / "seed_embeddings.npz"
+
 
 def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
@@ -24,20 +29,19 @@ def text_key(text: str) -> str:
 class CachedEmbedder:
     """``embedder(texts)`` returns embeddings, encoding only texts not seen before and saving them to ``path``."""
 
-    def __init__(self, encode: Callable[[Sequence[str]], np.ndarray], path: Path | None):
+    def __init__(self, encode: Callable[[Sequence[str]], np.ndarray], path: Path | None,
+                 bundled: Path | None = BUNDLED):
         self.encode = encode
         self.path = Path(path) if path else None
+        self.bundled = bundled
         self._vectors: dict[str, np.ndarray] | None = None
 
     def _load(self) -> dict[str, np.ndarray]:
         if self._vectors is None:
             self._vectors = {}
-            if self.path and self.path.exists():
-                try:
-                    with np.load(self.path) as stored:
-                        self._vectors = dict(zip(stored["keys"].tolist(), stored["vectors"]))
-                except (OSError, ValueError, KeyError) as exc:
-                    log.warning("ignoring unreadable embedding cache %s: %s", self.path, exc)
+            for path in (self.bundled, self.path):
+                if path and path.exists():
+                    self._vectors.update(read_vectors(path))
         return self._vectors
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
@@ -60,3 +64,19 @@ class CachedEmbedder:
         temporary = self.path.with_name(self.path.name + ".tmp.npz")
         np.savez(temporary, keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
         temporary.replace(self.path)
+
+
+def read_vectors(path: Path) -> dict[str, np.ndarray]:
+    """``sha1(text) -> float32 vector`` from a cache file; an unreadable file counts as empty."""
+    try:
+        with np.load(path) as stored:
+            return dict(zip(stored["keys"].tolist(), stored["vectors"].astype(np.float32)))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
+        return {}
+
+
+def write_bundle(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], path: Path = BUNDLED) -> None:
+    """Ship the embeddings of ``texts`` (float16, as posts' embeddings are stored) with the package."""
+    vectors = np.asarray(embed(list(texts)), dtype=np.float16)
+    np.savez_compressed(path, keys=np.array([text_key(t) for t in texts]), vectors=vectors)

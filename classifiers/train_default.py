@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, artefacts, encoder
-from classifiers.embedding_cache import CachedEmbedder
+from classifiers.embedding_cache import CachedEmbedder, write_bundle
 from classifiers.recipe import FOLDS, headline, metadata, train_topic_model
 from classifiers.training import data_hash, load_training_data
 
@@ -35,9 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     for problem in data.missing:
         print(f"warning: {problem}", file=sys.stderr)
     print(f"training on {len(data.train)} examples; {len(data.held_out)} real examples held out")
-    trained = train_topic_model(data, CachedEmbedder(encoder.encode, args.cache), folds=args.folds)
+    embed = CachedEmbedder(encoder.encode, args.cache)
+    trained = train_topic_model(data, embed, folds=args.folds)
     name = "stance-default-" + data_hash(data.train)[:10]
     artefacts.save(trained.model, args.out, metadata(trained, data, name, "python -m classifiers.train_default"))
+    write_bundle([x["text"] for x in data.train if x["source"] == "seed"], embed)
     print(json.dumps({"name": name, **headline(trained.metrics)}, indent=1))
 
 

@@ -36,8 +36,8 @@ def db_url(request, tmp_path):
         admin = create_engine(base)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} unreachable: {type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001 - a configured server that cannot be reached is a failure, not a skip
+        pytest.fail(f"PostgreSQL at {POSTGRES_ENV}={base} is configured but unreachable: {type(exc).__name__}: {exc}")
     separator = "&" if "?" in base else "?"
     yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
     with admin.begin() as conn:

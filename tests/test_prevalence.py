@@ -1,7 +1,6 @@
 """Corrected stance shares: simulated classifiers with known error rates, so the truth is known."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -128,13 +127,10 @@ def test_no_posts_gives_nan_and_bad_matrices_are_refused():
         corrected_shares({"pro_open": 1}, [[1, 0, 0], [0, 0, 0], [0, 0, 1]])
 
 
-def test_same_seed_same_interval_and_fast_enough_for_hundreds_of_periods():
+def test_same_seed_same_interval():
     counts, confusion = simulate(np.random.default_rng(1))
     assert corrected_shares(counts, confusion, seed=5) == corrected_shares(counts, confusion, seed=5)
-    start = time.perf_counter()
-    for _ in range(300):
-        corrected_shares(counts, confusion)
-    assert time.perf_counter() - start < 6.0  # ~3 ms a call; generous for slow CI machines
+    assert corrected_shares(counts, confusion, seed=5) != corrected_shares(counts, confusion, seed=6)
 
 
 def test_expected_shares_average_the_probabilities():

@@ -187,3 +187,28 @@ def test_semeval_reader_on_shared_data():
     assert sum(label == "AGAINST" for _, _, label in test) == 715
     assert len({target for target, _, _ in train}) == 5
     assert not any("#SemST" in text for _, text, _ in train + test)
+
+
+def test_shipped_artefacts_were_trained_on_the_data_in_the_repository():
+    if not (SHARED_DATASETS / "web-debate").exists():
+        pytest.skip(f"shared datasets not found under {SHARED_DATASETS} (only in the shared workspace)")
+    from classifiers.sentiment.artefacts import default_artefact_dir, read_metadata
+    from classifiers.sentiment.train import final_data_hash
+    from classifiers.training import data_hash
+
+    _, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
+    assert metadata["data_hash"] == data_hash(load_training_data(SHARED_DATASETS).train)
+    for lang in ("de", "en"):
+        stored = read_metadata(default_artefact_dir(lang))["training_data"]["sha256"]
+        assert stored == final_data_hash(lang, SHARED_DATASETS), f"sentiment_{lang} is stale: retrain it"
+
+
+def test_bundled_seed_embeddings_cover_the_seed_set_and_match_the_encoder():
+    from classifiers import encoder
+    from classifiers.embedding_cache import BUNDLED, read_vectors, text_key
+
+    vectors = read_vectors(BUNDLED)
+    seed = load_seed_set()
+    assert all(text_key(x["text"]) in vectors for x in seed), "run python -m classifiers.train_default"
+    sample = [x["text"] for x in seed[:5]]
+    np.testing.assert_allclose(np.stack([vectors[text_key(t)] for t in sample]), encoder.encode(sample), atol=2e-3)

@@ -179,8 +179,7 @@ def train_german(root: Path, embed: Embedder) -> tuple[LearnedSentimentScorer, d
         "de", [(sb_train, 1.0), (potts_train, 1.0), (germeval_a, GERMEVAL_WEIGHT), (topic_fit, TOPIC_WEIGHT)],
         [sb_dev, potts_dev, germeval_b, topic_val], objective, embed,
     )
-    parts = [(sb_train, 1.0), (sb_dev, 1.0), (potts_train, 1.0), (potts_dev, 1.0), (germeval_a, GERMEVAL_WEIGHT),
-             (germeval_b, GERMEVAL_WEIGHT), (topic_fit, TOPIC_WEIGHT), (topic_val, TOPIC_WEIGHT)]
+    parts = final_parts("de", root)
     return _fit("de", parts, embed, offsets), _training_metadata(parts, validation)
 
 
@@ -197,9 +196,27 @@ def train_english(root: Path, embed: Embedder) -> tuple[LearnedSentimentScorer, 
         "en", [(semeval, 1.0), (tweeteval_a, 1.0), (topic_fit, TOPIC_WEIGHT)], [tweeteval_b, topic_val],
         objective, embed,
     )
-    parts = [(semeval, 1.0), (tweeteval_a, 1.0), (tweeteval_b, 1.0), (topic_fit, TOPIC_WEIGHT),
-             (topic_val, TOPIC_WEIGHT)]
+    parts = final_parts("en", root)
     return _fit("en", parts, embed, offsets), _training_metadata(parts, validation)
+
+
+def final_parts(lang: str, root: Path) -> list[tuple[LabelledTexts, float]]:
+    """Everything the final model of ``lang`` is fitted on, with weights, in a fixed order (the data hash
+    in the artefact's metadata is taken over exactly this)."""
+    topic_fit, topic_val = topic_posts(root, lang)
+    if lang == "de":
+        germeval_a, germeval_b = _split(corpora.read_germeval2017(root, "dev"))
+        return [(corpora.read_sb10k(root, "train"), 1.0), (corpora.read_sb10k(root, "dev"), 1.0),
+                (corpora.read_potts(root, "train"), 1.0), (corpora.read_potts(root, "dev"), 1.0),
+                (germeval_a, GERMEVAL_WEIGHT), (germeval_b, GERMEVAL_WEIGHT), (topic_fit, TOPIC_WEIGHT),
+                (topic_val, TOPIC_WEIGHT)]
+    tweeteval_a, tweeteval_b = _split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
+    return [(corpora.read_semeval2016_sentiment(root), 1.0), (tweeteval_a, 1.0), (tweeteval_b, 1.0),
+            (topic_fit, TOPIC_WEIGHT), (topic_val, TOPIC_WEIGHT)]
+
+
+def final_data_hash(lang: str, root: Path) -> str:
+    return data_hash(_concat([part for part, _ in final_parts(lang, root)]))
 
 
 def _concat(parts: list[LabelledTexts]) -> LabelledTexts:
