@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,13 @@ def _split(data: LabelledTexts, fraction: float = 0.5) -> tuple[LabelledTexts, L
     return pick(order[:cut], "a"), pick(order[cut:], "b")
 
 
+@dataclass(frozen=True)
+class TopicTexts(LabelledTexts):
+    """Labelled topic posts with the community each comes from."""
+
+    sources: list[str] = field(default_factory=list)
+
+
 def topic_posts(root: Path, lang: str) -> tuple[LabelledTexts, LabelledTexts]:
     """The project's labelled topic posts of one language with a sentiment label: (80%, 20%) by thread or page.
 
@@ -97,10 +105,27 @@ def topic_posts(root: Path, lang: str) -> tuple[LabelledTexts, LabelledTexts]:
 
     def part(validation: bool) -> LabelledTexts:
         chosen = [x for x in examples if _in_validation(x) == validation]
-        return LabelledTexts(f"topic-{lang}-{'val' if validation else 'fit'}", [x["text"] for x in chosen],
-                             [x["sentiment"] for x in chosen])
+        return TopicTexts(f"topic-{lang}-{'val' if validation else 'fit'}", [x["text"] for x in chosen],
+                          [x["sentiment"] for x in chosen], [x["source"] for x in chosen])
 
     return part(False), part(True)
+
+
+def by_community(data: LabelledTexts) -> list[LabelledTexts]:
+    """The topic posts split by community (seed, pool, web, ...), each a validation set of its own: the offsets
+    then serve every community, not the largest one (a name like ``topic-en-val`` gets ``:web`` and so on)."""
+    sources = getattr(data, "sources", None) or ["topic"] * len(data)
+    parts = []
+    for source in sorted(set(sources)):
+        keep = [i for i, s in enumerate(sources) if s == source]
+        if len(keep) >= 20:
+            parts.append(LabelledTexts(f"{data.name}:{source}", [data.texts[i] for i in keep],
+                                       [data.labels[i] for i in keep]))
+    return parts
+
+
+def _mean_macro_f1(communities: list[LabelledTexts], predicted: list[np.ndarray]) -> float:
+    return float(np.mean([topic_macro_f1(c.labels, list(p)) for c, p in zip(communities, predicted, strict=True)]))
 
 
 def _in_validation(example: dict) -> bool:
@@ -168,16 +193,17 @@ def train_german(root: Path, embed: Embedder) -> tuple[LearnedSentimentScorer, d
     potts_train, potts_dev = corpora.read_potts(root, "train"), corpora.read_potts(root, "dev")
     germeval_a, germeval_b = _split(corpora.read_germeval2017(root, "dev"))
     topic_fit, topic_val = topic_posts(root, "de")
+    communities = by_community(topic_val)
 
     def objective(predicted: list[np.ndarray]) -> float:
         public = (macro_f1_pos_neg(sb_dev.labels, list(predicted[0]))
                   + macro_f1_pos_neg(potts_dev.labels, list(predicted[1]))
                   + 2 * micro_f1(germeval_b.labels, list(predicted[2]))) / 4
-        return (public + topic_macro_f1(topic_val.labels, list(predicted[3]))) / 2
+        return (public + _mean_macro_f1(communities, predicted[3:])) / 2
 
     offsets, validation = _validate(
         "de", [(sb_train, 1.0), (potts_train, 1.0), (germeval_a, GERMEVAL_WEIGHT), (topic_fit, TOPIC_WEIGHT)],
-        [sb_dev, potts_dev, germeval_b, topic_val], objective, embed,
+        [sb_dev, potts_dev, germeval_b, *communities], objective, embed,
     )
     parts = final_parts("de", root)
     return _fit("de", parts, embed, offsets), _training_metadata(parts, validation)
@@ -187,13 +213,13 @@ def train_english(root: Path, embed: Embedder) -> tuple[LearnedSentimentScorer, 
     semeval = corpora.read_semeval2016_sentiment(root)
     tweeteval_a, tweeteval_b = _split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
     topic_fit, topic_val = topic_posts(root, "en")
+    communities = by_community(topic_val)
 
     def objective(predicted: list[np.ndarray]) -> float:
-        return (macro_recall(tweeteval_b.labels, list(predicted[0]))
-                + topic_macro_f1(topic_val.labels, list(predicted[1]))) / 2
+        return (macro_recall(tweeteval_b.labels, list(predicted[0])) + _mean_macro_f1(communities, predicted[1:])) / 2
 
     offsets, validation = _validate(
-        "en", [(semeval, 1.0), (tweeteval_a, 1.0), (topic_fit, TOPIC_WEIGHT)], [tweeteval_b, topic_val],
+        "en", [(semeval, 1.0), (tweeteval_a, 1.0), (topic_fit, TOPIC_WEIGHT)], [tweeteval_b, *communities],
         objective, embed,
     )
     parts = final_parts("en", root)

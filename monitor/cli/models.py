@@ -73,18 +73,18 @@ def _print_single_label_metrics(metrics: dict) -> None:
 
 
 def _print_topic_metrics(metrics: dict) -> None:
-    """Cross-validated (all, and per community) and held-out numbers of every head."""
-    table = Table("evaluation", "n", "stance macro-F1", "pro_closed R", "relevance acc", "relevance F1",
-                  "safety concern F1", title="decided labels (rule tuned out of fold)")
-    sections = [("cross-validated", metrics.get("cross_validated", {})), ("held out", metrics.get("held_out", {}))]
+    """Cross-validated (all, and per community and language) and held-out numbers of every head."""
+    out.print("decided labels (rule tuned out of fold):   n   stance-F1  pro_closed-R  relevance-acc/F1  "
+              "safety-F1", markup=False)
+    sections = [("cv", metrics.get("cross_validated", {})), ("held-out", metrics.get("held_out", {}))]
     for label, section in sections:
         for name, m in section.items():
             closed = m["stance"]["per_class"]["pro_closed"]
-            table.add_row(f"{label}: {name}", str(m["n"]), f"{m['stance']['macro_f1_present']:.3f}",
-                          f"{closed['recall']:.2f} of {closed['support']}" if closed["support"] else "-",
-                          f"{m['relevant']['accuracy']:.3f}", f"{m['relevant']['f1']:.3f}",
-                          f"{m['safety_concern']['f1']:.3f}" if m["safety_concern"]["support"] else "-")
-    out.print(table)
+            recall = f"{closed['recall']:.2f} of {closed['support']}" if closed["support"] else "-"
+            safety = f"{m['safety_concern']['f1']:.3f}" if m["safety_concern"]["support"] else "-"
+            out.print(f"  {label + ' ' + name:<38} {m['n']:>5}  {m['stance']['macro_f1_present']:.3f}    "
+                      f"{recall:<12}  {m['relevant']['accuracy']:.3f}/{m['relevant']['f1']:.3f}       {safety}",
+                      markup=False)
     out.print(f"stance confusion among relevant real posts (rows true, columns decided; pro_open, pro_closed, "
               f"neutral): {metrics.get('stance_confusion')}", markup=False)
 
