@@ -16,8 +16,9 @@ much as one with thousands, and the rule serves the communities the model will m
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -133,13 +134,19 @@ def _f1(gold: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * true_positive / denominator if denominator else 0.0
 
 
-def _best(candidates, score) -> object:
+T = TypeVar("T")
+
+
+def _best(candidates: Iterable[T], score: Callable[[T], float]) -> T:
     """The candidate with the highest score; ties go to the first (the grids start from the plainest)."""
-    best, best_score = None, -np.inf
+    best: T | None = None
+    best_score = -np.inf
     for candidate in candidates:
         value = score(candidate)
         if value > best_score + 1e-12:
             best, best_score = candidate, value
+    if best is None:
+        raise ValueError("no candidates to choose from")
     return best
 
 
@@ -158,7 +165,7 @@ def _tune_relevance(scores: np.ndarray, gold: GoldLabels) -> dict[str, float]:
                 for m in communities
             ]))
 
-        return float(_best(THRESHOLDS, score))
+        return _best((float(t) for t in THRESHOLDS), score)
 
     table = {ANY_LANGUAGE: threshold_for(everyone)}
     for lang in np.unique(gold.lang):
@@ -181,12 +188,13 @@ def _tune_stance(proba: np.ndarray, gold: GoldLabels) -> dict[str, list[float]]:
         if not communities:
             return [0.0, 0.0, 0.0]
 
-        def score(pair) -> float:
+        def score(pair: tuple[float, float]) -> float:
             predicted = stances[(log_proba + np.array([*pair, 0.0])).argmax(axis=1)]
             return float(np.mean([_macro_f1(gold.stance[m], predicted[m]) for m in communities]))
 
         # The grid is walked from no offset outwards, so ties keep the smaller correction.
-        pairs = sorted(itertools.product(OFFSETS, OFFSETS), key=lambda p: (abs(p[0]) + abs(p[1]), p))
+        pairs = sorted(((float(a), float(b)) for a, b in itertools.product(OFFSETS, OFFSETS)),
+                       key=lambda p: (abs(p[0]) + abs(p[1]), p))
         return [float(x) for x in _best(pairs, score)] + [0.0]
 
     table = {ANY_LANGUAGE: offsets_for(np.ones(len(proba), dtype=bool))}
@@ -207,5 +215,5 @@ def _tune_binary(scores: np.ndarray, positive: np.ndarray, gold: GoldLabels) -> 
         predicted = scores >= threshold
         return float(np.mean([_f1(positive[m], predicted[m]) for m in communities]))
 
-    ordered = sorted(THRESHOLDS, key=lambda t: abs(t - 0.5))
-    return float(_best(ordered, score))
+    ordered = sorted((float(t) for t in THRESHOLDS), key=lambda t: abs(t - 0.5))
+    return _best(ordered, score)

@@ -84,7 +84,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         docs = [tokenize(text) for text in _texts(X)]
         if not docs:
             raise ValueError("TextFeatures needs at least one text to fit")
-        word_range, char_range = tuple(self.word_ngram_range), tuple(self.char_ngram_range)
+        word_range, char_range = _pair(self.word_ngram_range), _pair(self.char_ngram_range)
         word_df: Counter = Counter()
         char_df: Counter = Counter()
         grams_of: dict[str, list[str]] = {}
@@ -103,7 +103,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         check_is_fitted(self, "word_vocabulary_")
-        word_range, char_range = tuple(self.word_ngram_range), tuple(self.char_ngram_range)
+        word_range, char_range = _pair(self.word_ngram_range), _pair(self.char_ngram_range)
         word_get, char_get = self.word_vocabulary_.get, self.char_vocabulary_.get
         # Character n-gram counts of a text are the sum over its tokens, so they are computed as the product
         # (texts x distinct tokens of the batch) @ (distinct tokens x n-grams) in scipy, and each distinct token
@@ -134,8 +134,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "word_vocabulary_")
-        words = sorted(self.word_vocabulary_, key=self.word_vocabulary_.get)
-        chars = sorted(self.char_vocabulary_, key=self.char_vocabulary_.get)
+        words = sorted(self.word_vocabulary_, key=self.word_vocabulary_.__getitem__)
+        chars = sorted(self.char_vocabulary_, key=self.char_vocabulary_.__getitem__)
         return np.array([f"word__{t}" for t in words] + [f"char__{t}" for t in chars], dtype=object)
 
 
@@ -194,7 +194,7 @@ class GroupedTextFeatures(TextFeatures):
         if not self.groups_:
             return shared
         width = shared.shape[1]
-        block_of = {g: i + 1 for i, g in enumerate(self.groups_)}
+        block_of: dict[str | None, int] = {g: i + 1 for i, g in enumerate(self.groups_)}
         block = np.array([block_of.get(g, -1) for g in groups], dtype=np.int64)
         rows = np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))
         keep = block[rows] > 0
@@ -213,8 +213,15 @@ class GroupedTextFeatures(TextFeatures):
         return np.concatenate([names] + [np.array([f"{g}__{n}" for n in names], dtype=object) for g in self.groups_])
 
 
-def _split_groups(X: Iterable) -> tuple[list, list[str]]:
-    groups, texts = [], []
+def _pair(value) -> tuple[int, int]:
+    """An n-gram range as a pair (skops and JSON hand tuples back as lists)."""
+    low, high = value
+    return int(low), int(high)
+
+
+def _split_groups(X: Iterable) -> tuple[list[str | None], list[str]]:
+    groups: list[str | None] = []
+    texts: list[str] = []
     for item in _texts(X):
         if isinstance(item, str):
             groups.append(None)

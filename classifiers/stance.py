@@ -78,8 +78,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if weight.shape != (len(texts),) or (weight < 0).any():
             raise ValueError("sample_weight must hold one non-negative weight per text")
+        low, high = self.char_ngrams
         self.features_ = make_text_features(
-            char_ngrams=tuple(self.char_ngrams), max_char_features=self.max_char_features, min_df=self.min_df
+            char_ngrams=(int(low), int(high)), max_char_features=self.max_char_features, min_df=self.min_df
         ).fit(texts)
         self.encoder_ = encoder.NAME if self.embedding_weight else None
         features = self._features(texts, embeddings)
@@ -144,7 +145,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         ngrams = self.features_.transform(texts)
         if not self.embedding_weight:
             return ngrams
-        vectors = self.embed(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        vectors = encoder.encode(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
         if vectors.shape != (len(texts), encoder.DIM):
             raise ValueError(f"expected {len(texts)} embeddings of {encoder.DIM} values, got {vectors.shape}")
         return sp.hstack([ngrams, sp.csr_matrix(vectors * self.embedding_weight)], format="csr")

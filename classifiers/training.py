@@ -212,11 +212,10 @@ def evaluate_by_slice(examples: Sequence[dict], labels: dict[str, np.ndarray]) -
     report = {"all": evaluate(examples, labels)}
     keys = [(x["source"], x.get("lang") or "en") for x in examples]
     for source in sorted({s for s, _ in keys}):
-        slices = [(source, lambda k, s=source: k[0] == s)]
-        slices += [(f"{source}-{lang}", lambda k, s=source, g=lang: k == (s, g))
+        slices = [(source, np.array([s == source for s, _ in keys]))]
+        slices += [(f"{source}-{lang}", np.array([k == (source, lang) for k in keys]))
                    for lang in sorted({g for s, g in keys if s == source})]
-        for name, belongs in slices:
-            mask = np.array([belongs(k) for k in keys])
+        for name, mask in slices:
             if mask.sum() >= 20 and name not in report:
                 report[name] = evaluate([x for x, m in zip(examples, mask) if m], {k: v[mask] for k, v in labels.items()})
     return report

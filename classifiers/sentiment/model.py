@@ -66,7 +66,8 @@ class LearnedSentimentScorer(SentimentScorer):
         return f"sm-sentiment-{self.lang}-{self.version}"
 
     def fit(
-        self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | None = None, embeddings=None
+        self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | np.ndarray | None = None,
+        embeddings=None,
     ) -> LearnedSentimentScorer:
         """Fit features and classifier; ``y`` must use the labels negative/neutral/positive only."""
         unknown = set(y) - set(LABELS)
