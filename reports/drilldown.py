@@ -9,7 +9,7 @@ first: a page costs the same however deep it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -124,7 +124,7 @@ def list_posts(session: Session, selection: PostSelection, limit: int = 25,
     humans = _human_labels(session, [post.id for post, _, _ in rows])
     posts = [_listed(post, [_model_label(label, name)], humans.get(post.id, [])) for post, label, name in rows]
     last = rows[-1][0] if rows else None
-    return PostPage(posts, (last.created_at, last.id) if more and last is not None else None)
+    return PostPage(posts, (_utc(last.created_at), last.id) if more and last is not None else None)
 
 
 def post_detail(session: Session, post_id: int) -> ListedPost | None:
@@ -142,8 +142,13 @@ def post_detail(session: Session, post_id: int) -> ListedPost | None:
                    _human_labels(session, [post_id]).get(post_id, []))
 
 
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _listed(post: Post, labels: list[ModelLabel], humans: list[PersonLabel]) -> ListedPost:
-    return ListedPost(post.id, post.created_at, post.source, post.lang, post.author, post.url, post.text, labels,
+    return ListedPost(post.id, _utc(post.created_at), post.source, post.lang, post.author, post.url, post.text, labels,
                       humans)
 
 
@@ -170,6 +175,6 @@ def _human_labels(session: Session, post_ids: list[int]) -> dict[int, list[Perso
     for row in session.scalars(select(HumanLabel).where(HumanLabel.post_id.in_(post_ids))
                                .order_by(HumanLabel.labelled_at)):
         found.setdefault(row.post_id, []).append(PersonLabel(
-            row.annotator, row.labelled_at, row.relevant, row.stance, row.sentiment, list(row.aspects or []),
+            row.annotator, _utc(row.labelled_at), row.relevant, row.stance, row.sentiment, list(row.aspects or []),
             row.safety_concern))
     return found

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -155,7 +155,7 @@ async def _guard(request: Request, call_next):
         response: Response = _error(request, 400, "this dashboard only answers requests for localhost")
     elif access.needs_token(request) and not access.authenticated(request):
         response = _unauthenticated(request)
-    elif request.method == "POST" and (problem := csrf_problem(request, (await request.form()).get(CSRF_FIELD))):
+    elif request.method == "POST" and (problem := csrf_problem(request, await _posted_csrf(request))):
         response = _error(request, 403, problem)
     else:
         response = await call_next(request)
@@ -166,6 +166,15 @@ async def _guard(request: Request, call_next):
     if new_csrf:
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
     return response
+
+
+async def _posted_csrf(request: Request) -> str | None:
+    """The CSRF field of a posted form. Read from the raw body, which Starlette replays to the route (a form
+    parsed here would reach the route empty); the dashboard's forms are all urlencoded."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    values = parse_qs((await request.body()).decode("utf-8", "replace")).get(CSRF_FIELD)
+    return values[0] if values else None
 
 
 def _wants_json(request: Request) -> bool:
