@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import monitor.web
-from monitor.web.app import VENDORED_UPLOT, VENDORED_UPLOT_CSS
+from monitor.web.render import VENDORED_UPLOT, VENDORED_UPLOT_CSS
 
 WEB = Path(monitor.web.__file__).parent
 VENDOR = WEB / "static" / "vendor"
