@@ -41,8 +41,9 @@ def _interval(estimate, percent: bool = True) -> str:
     """"95% CI 35–47%" for an Estimate, or "" where there were too few posts."""
     if estimate.low is None or estimate.high is None:
         return ""
-    show = _percent if percent else _decimal
-    return f"95% CI {show(estimate.low)}–{show(estimate.high)}"
+    if percent:
+        return f"95% CI {_percent(estimate.low)}–{_percent(estimate.high)}"
+    return f"95% CI {_decimal(estimate.low)} to {_decimal(estimate.high)}"
 
 
 def wants_json(request: Request) -> bool:

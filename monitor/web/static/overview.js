@@ -192,12 +192,15 @@
       legend.appendChild(item);
     });
     var selectable = [];
+    var pad = xs.length > 1 ? (xs[xs.length - 1] - xs[0]) / (xs.length - 1) / 2 : DAY;
     var options = {
       width: Math.max(el.clientWidth, 280),
       height: el.clientWidth < 500 ? 220 : 280,
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 8 } },
-      scales: { x: { time: true }, y: spec.range ? { range: spec.range } : { auto: true } },
+      // Half a period of room on each side, so the first and last bars are drawn whole.
+      scales: { x: { time: true, range: function () { return [xs[0] - pad, xs[xs.length - 1] + pad]; } },
+                y: spec.range ? { range: spec.range } : { auto: true } },
       axes: [{}, { values: function (u, ticks) { return ticks.map(spec.yFormat); }, size: 50 }],
       series: [{}].concat(spec.series.map(function (s, i) {
         if (s.select) selectable.push(i + 1);
