@@ -100,7 +100,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     totals = shown.total()
     relevant = int(totals["relevant"])
     scope = Scope(version_id, *(period or (None, None)), request.langs, request.sources)
-    sample = sample_posts(session, scope, relevant)
+    sample = sample_posts(session, scope, relevant) if request.sample_texts else []
     versions = [VersionInfo.of(v) for v in model_versions(session)]
     return ReportContent(
         request=request,

@@ -44,6 +44,9 @@ class ReportRequest:
     min_posts_per_period: int = 5
     #: None = the active stance ModelVersion; classifications of other versions are never mixed in.
     model_version_id: int | None = None
+    #: Read a sample of post texts for the term statistics and representative posts (PDF pages only; the
+    #: dashboard shows neither and skips the cost).
+    sample_texts: bool = True
 
     def __post_init__(self) -> None:
         if self.freq not in FREQUENCIES:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
 from reports.aggregate import Cube
 from reports.periods import buckets_between
-from reports.shares import Share, ShareEstimator, wilson_interval
+from reports.shares import Share, ShareEstimator, raw_shares, wilson_interval
 from storage.models import ASPECTS, STANCES
 
 Z_95 = 1.959964
@@ -44,6 +44,8 @@ class TimeSeries:
     shares_corrected: bool
     aspects: dict[str, np.ndarray]
     safety_concern: Interval
+    #: The counted shares with Wilson intervals, shown beside the corrected ones (same gaps).
+    raw_stances: dict[str, Interval] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class GroupSummary:
     stances: dict[str, Share]
     sentiment: tuple[float, float, float]
     safety_concern: tuple[float, float, float]
+    #: The counted shares with Wilson intervals, shown beside the corrected ``stances``.
+    raw_stances: dict[str, Share] = field(default_factory=dict)
 
 
 def mean_interval(n: float, total: float, squares: float) -> tuple[float, float, float]:
@@ -84,9 +88,8 @@ def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEst
     relevant = int(counts.get("relevant", 0))
     nan3 = (math.nan, math.nan, math.nan)
     enough = relevant >= min_posts
-    stances = estimator.estimate(stance_counts(counts)) if enough else {
-        s: Share(math.nan, math.nan, math.nan, False) for s in STANCES
-    }
+    missing = {s: Share(math.nan, math.nan, math.nan, False) for s in STANCES}
+    stances = estimator.estimate(stance_counts(counts)) if enough else missing
     sentiment = mean_interval(counts.get("sentiment_n", 0), counts.get("sentiment_sum", 0),
                               counts.get("sentiment_sq", 0))
     return GroupSummary(
@@ -96,6 +99,7 @@ def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEst
         stances=stances,
         sentiment=sentiment if counts.get("sentiment_n", 0) >= min_posts else nan3,
         safety_concern=proportion(counts.get("safety_concern", 0), relevant) if enough else nan3,
+        raw_stances=raw_shares(stance_counts(counts)) if enough else missing,
     )
 
 
@@ -124,6 +128,8 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
         shares_corrected=estimator.corrects,
         aspects=aspects,
         safety_concern=_interval([g.safety_concern for g in groups]),
+        raw_stances={s: _interval([(g.raw_stances[s].share, g.raw_stances[s].low, g.raw_stances[s].high)
+                                   for g in groups]) for s in STANCES},
     )
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from monitor.cli import label as cli_label
 from monitor.cli import models as cli_models
 from monitor.cli import schedule as cli_schedule
+from monitor.cli import serve as cli_serve
 from monitor import jobs
 from monitor.collectors import FetchWindow
 from monitor.cli.common import State, console, out, progress, settings
@@ -315,6 +316,7 @@ def stream(
 cli_models.register(app)
 cli_schedule.register(app)
 cli_label.register(app)
+cli_serve.register(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

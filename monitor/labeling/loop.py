@@ -153,6 +153,21 @@ def _labelled_keys(session: Session) -> dict[tuple[str, str], int]:
     return keys
 
 
+def candidate(session: Session, post_id: int) -> Candidate | None:
+    """The post ``post_id`` as a Candidate (to ask it again after an undo), None when it does not exist."""
+    found = _load_candidates(session, [(0.0, post_id)]) if session.get(Post, post_id) else []
+    return found[0] if found else None
+
+
+def labelled_by(session: Session, annotator: str, post_ids: Iterable[int]) -> set[int]:
+    """Which of ``post_ids`` ``annotator`` has labelled."""
+    ids = list(post_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(select(HumanLabel.post_id).where(HumanLabel.annotator == annotator,
+                                                                HumanLabel.post_id.in_(ids))))
+
+
 def _load_candidates(session: Session, chosen: list[tuple[float, int]]) -> list[Candidate]:
     ids = [post_id for _, post_id in chosen]
     posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(ids)))} if ids else {}
