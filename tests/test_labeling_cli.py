@@ -143,7 +143,7 @@ def test_spreadsheet_round_trip_and_agreement_from_the_command_line(configured, 
     for _ in range(2):  # importing twice replaces, never duplicates
         code, out, err = label(capsys, monkeypatch, "", "--import", "batch.csv")
         assert code == 0
-        assert "stored 4 labels by tester, 1 rows rejected" in out
+        assert "stored 4 labels by tester, 1 row rejected" in out
         assert err.strip() == "batch.csv:5: stance: expected one of pro_open, pro_closed, neutral, got 'pro-open'"
     assert in_db(db_url, select(func.count(HumanLabel.id))) == [(4,)]
 

@@ -10,7 +10,7 @@ import matplotlib
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from test_reports_helpers import DEMO, TOPIC, add_post, add_version, fill_weeks, make_database, utc
+from test_reports_helpers import DEMO, TOPIC, add_post, add_version, database, fill_weeks, utc  # noqa: F401 (database is a fixture)
 
 from reports import EmptyReport, NoModelVersion, ReportRequest, build_report
 from reports.content import collect
@@ -37,13 +37,6 @@ def assert_pngs(result) -> None:
         with Image.open(png) as image:
             assert image.format == "PNG"
             assert image.size == (int(PAGE_SIZE[0] * PNG_DPI), int(PAGE_SIZE[1] * PNG_DPI))
-
-
-@pytest.fixture
-def database(tmp_path):
-    engine, sessions = make_database(tmp_path)
-    yield sessions
-    engine.dispose()
 
 
 def request_for(tmp_path, **kwargs) -> ReportRequest:

@@ -47,10 +47,17 @@ def progress(count_label: str = "") -> Progress:
 
     Tasks without a total show a spinner and their count; tasks with one show a bar and "done/total".
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-    from rich.progress import TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    class Count(ProgressColumn):
+        """"1,200" while the total is unknown, "1,200/5,000" once it is known."""
+
+        def render(self, task) -> Text:
+            total = f"/{int(task.total):,}" if task.total else ""
+            return Text(f"{int(task.completed):,}{total}", style="progress.download")
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(),
                     TextColumn(count_label), TimeElapsedColumn(), console=console, transient=True,
                     disable=not progress_shown())
 
