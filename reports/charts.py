@@ -235,7 +235,8 @@ def plot_terms(ax: Axes, terms: list[tuple[str, float]], colour: str, value_labe
     y = np.arange(len(terms))
     ax.barh(y, values, color=colour, height=0.7)
     ax.set_yticks(y, labels, fontsize=7.5)
-    ax.invert_yaxis()
+    # Room for a full list, so that three terms are not drawn as three giant bars.
+    ax.set_ylim(max(len(terms), 8) - 0.5, -0.5)
     ax.set_xlabel(value_label, fontsize=7.5)
     ax.tick_params(axis="x", labelsize=7)
 

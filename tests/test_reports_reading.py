@@ -299,3 +299,10 @@ def test_filters_are_on_every_chart_and_in_the_file_names(tmp_path, database):
     for page in pdf_pages(english_x)[2:7]:
         assert "Filters: language en; source x" in page
     assert "All languages and sources" in pdf_pages(everything)[2]
+
+
+def test_plural_words_for_counts():
+    from reports.wording import plural
+
+    assert [plural(n, "post") for n in (0, 1, 2, 1200)] == ["0 posts", "1 post", "2 posts", "1,200 posts"]
+    assert plural(1.0, "run") == "1 run" and plural(3, "query", "queries") == "3 queries"

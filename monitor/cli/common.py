@@ -90,3 +90,10 @@ def parse_list(value: Optional[str]) -> Optional[tuple[str, ...]]:
         return None
     items = tuple(item.strip() for item in value.split(",") if item.strip())
     return items or None
+
+
+def usage_error(message: str) -> Exception:
+    """A usage error for the running command (exit code 2, one line naming the command)."""
+    import click
+
+    return click.UsageError(message, ctx=click.get_current_context(silent=True))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from monitor.cli.common import console, out, settings
+from monitor.cli.common import console, out, settings, usage_error
 from monitor.errors import MonitorError
 from reports.wording import plural
 
@@ -45,8 +45,7 @@ def label(
     from monitor.labeling import spreadsheet as labeling_csv
 
     if sum(bool(mode) for mode in (export, import_file, show_agreement)) > 1:
-        raise typer.BadParameter("use one of --export, --import and --agreement at a time",
-                                 param_hint="--export/--import/--agreement")
+        raise usage_error("use one of --export, --import and --agreement at a time")
     name = _annotator(annotator)
     sessions = jobs.open_store(settings())
     if show_agreement:

@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 
-from monitor.cli.common import console, out, settings, steps
+from monitor.cli.common import console, out, settings, steps, usage_error
 from monitor.errors import MonitorError
-from reports.wording import plural
 
 models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True,
                          rich_markup_mode=None)
@@ -45,7 +44,7 @@ def train(
 
     if data is not None:
         if not label_col or not out_path:
-            raise typer.BadParameter("training on a file needs --label-col and --out", param_hint="DATA")
+            raise usage_error("training on a file needs --label-col and --out")
         with steps("training") as on_step:
             result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col,
                                                        on_step=on_step)
@@ -60,7 +59,7 @@ def train(
         for problem in result.missing:
             console.print(f"warning: {problem}; the model is trained on less data than the shipped one", markup=False)
         _print_topic_metrics(result.metrics)
-    out.print(f"{result.name}: trained on {plural(result.examples, 'example')}, saved to {result.path}"
+    out.print(f"{result.name}: trained on {result.examples} examples, saved to {result.path}"
               + (" (active)" if result.activated else ""), markup=False)
 
 
