@@ -48,7 +48,7 @@ def test_every_command_rejects_an_unknown_option_in_one_line_with_exit_code_2(tm
 @pytest.mark.parametrize("args, command, message", [
     (["predict", "in.csv"], "predict", "Missing option '--out'"),
     (["import"], "import", "Missing argument 'FILE...'"),
-    (["report", "--frq", "week"], "report", "No such option '--frq'"),
+    (["report", "--frq", "week"], "report", "--frq"),  # click 8.2 and 8.4 word it differently
     (["collect", "--max", "abc"], "collect", "'--max'"),
     (["bogus"], "", "No such command 'bogus'"),
     (["models", "bogus"], "models", "No such command 'bogus'"),
