@@ -156,14 +156,14 @@ def _warnings(series: TimeSeries | None, comparison: Comparison | None) -> list[
             counts = " and ".join(f"{plural(n, 'relevant post')} ({name})" for name, n in few)
             notes.append(f"The headline shares rest on {counts}: with fewer than {FEW_POSTS} posts a share can "
                          f"move by 20 points by chance; quote the intervals, not the points.")
-        for name, group in (("current", comparison.current),):
-            for stance in STANCES:
-                corrected, raw = group.stances[stance].share, (group.raw or {}).get(stance)
-                if raw is not None and abs(corrected - raw.share) >= DIVERGENCE:
-                    notes.append(f"The correction moves the {name} {stance.replace('_', '-')} share from "
-                                 f"{raw.share:.0%} (as classified) to {corrected:.0%}: it assumes the model errs on "
-                                 f"these posts as it did on the labelled posts; see the methods page.")
-                    break
+        current = comparison.current
+        for stance in STANCES:
+            corrected, raw = current.stances[stance].share, (current.raw or {}).get(stance)
+            if raw is not None and abs(corrected - raw.share) >= DIVERGENCE:
+                notes.append(f"The correction moves the current {stance.replace('_', '-')} share from "
+                             f"{raw.share:.0%} (as classified) to {corrected:.0%}: it assumes the model errs on "
+                             f"these posts as it did on the labelled posts; see the methods page.")
+                break
     if series is not None:
         width = series.wide_intervals()
         if width is not None:

@@ -79,7 +79,7 @@ class ColumnMap:
         simple = {name: value for name in FIELDS if (value := self.value(row, name)) is not None}
         if "text" in simple:
             simple["text"] = self.text(row)
-        if "lang" in simple or self.lang(row):
+        if "lang" in simple:
             simple["lang"] = self.lang(row)
         if self.url_template:
             simple["url"] = self.url_template.format(id=simple.get("id", "")) if simple.get("id") else None
