@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 
 from monitor.cli.common import console, out, settings, steps, usage_error
-from monitor.errors import MonitorError
 
 models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True,
                          rich_markup_mode=None)
