@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +56,21 @@ class TrainedTopicModel:
 def train_topic_model(
     data: TrainingData, embed: Embedder, folds: int = FOLDS, params: dict | None = None,
     weights: dict[str, float] | None = None, seed: int = 0,
+    on_step: Callable[..., None] | None = None,
 ) -> TrainedTopicModel:
+    """Steps 1-5 of the module docstring; ``on_step(description, done, total)`` hears about each stage."""
+    step = on_step or (lambda *args: None)
     examples = data.train
     texts = [x["text"] for x in examples]
+    step(f"encoding {len(texts):,} texts")
     embeddings = embed(texts)
     model = TopicClassifier(**(params or {}))
     weight = source_weights(examples, SOURCE_WEIGHTS if weights is None else weights)
-    heads = out_of_fold_heads(model, examples, embeddings, folds=folds, seed=seed, sample_weight=weight)
+    heads = out_of_fold_heads(model, examples, embeddings, folds=folds, seed=seed, sample_weight=weight,
+                              on_fold=lambda done: step("cross-validating, fold", done, folds))
+    step("tuning the decision rule")
     rule = DecisionRule.tune(heads, examples)
+    step("measuring the tuned rule out of fold")
     honest = cross_fitted_labels(heads, examples, folds=folds)
     confusion = stance_confusion(examples, honest)
     metrics = {
@@ -74,8 +82,10 @@ def train_topic_model(
         "stance_confusion_real": confusion["all"],
         "stance_confusion_all_sources": confusion["all_sources"],
     }
+    step(f"fitting on all {len(texts):,} examples")
     model.fit(texts, examples, sample_weight=weight, embeddings=embeddings).set_decision_rule(rule)
     if data.held_out:
+        step(f"scoring {len(data.held_out):,} held-out real posts")
         held_texts = [x["text"] for x in data.held_out]
         _, labels = model.decide(held_texts, [x.get("lang") for x in data.held_out], embed(held_texts))
         metrics["held_out"] = evaluate_by_slice(data.held_out, labels)

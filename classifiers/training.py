@@ -151,15 +151,16 @@ def cv_groups(examples: Sequence[dict]) -> np.ndarray:
 
 def out_of_fold_heads(
     model, examples: Sequence[dict], embeddings: np.ndarray | None = None, folds: int = 5, seed: int = 0,
-    sample_weight=None,
+    sample_weight=None, on_fold: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Head probabilities of every example predicted by a clone of ``model`` not trained on its fold."""
+    """Head probabilities of every example predicted by a clone of ``model`` not trained on its fold;
+    ``on_fold(n)`` is called after the n-th fold."""
     texts = [x["text"] for x in examples]
     strata = np.array([(x["stance"] if x["relevant"] else "off_topic") for x in examples])
     weight = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     out_of_fold: dict[str, np.ndarray] = {}
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in splitter.split(texts, strata, cv_groups(examples)):
+    for fold, (train_idx, test_idx) in enumerate(splitter.split(texts, strata, cv_groups(examples)), start=1):
         extra = {} if embeddings is None else {"embeddings": embeddings[train_idx]}
         fitted = clone(model).fit([texts[i] for i in train_idx], [examples[i] for i in train_idx],
                                   sample_weight=weight[train_idx], **extra)
@@ -169,6 +170,8 @@ def out_of_fold_heads(
             if name not in out_of_fold:
                 out_of_fold[name] = np.zeros((len(texts),) + values.shape[1:])
             out_of_fold[name][test_idx] = values
+        if on_fold:
+            on_fold(fold)
     return out_of_fold
 
 

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from monitor.errors import ConfigError
 # The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
-from reports.request import FREQUENCIES, Event, Topic
+from reports.request import FREQ_CHOICES, FREQUENCIES, Event, Topic
 
 __all__ = ["FREQUENCIES", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
 
@@ -36,8 +36,9 @@ class SourceSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    out_dir: Path = Path("reports")
-    freq: str = "week"
+    #: Not "reports": run from a source checkout, that is the reports package's folder.
+    out_dir: Path = Path("stance-reports")
+    freq: str = "auto"
     formats: tuple[str, ...] = ("pdf", "png")
     min_posts_per_period: int = 5
 
@@ -158,8 +159,8 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         topic=topic,
         sources=sources,
         report=ReportSettings(
-            out_dir=Path(report.get("out_dir", str, "reports", "a directory path")),
-            freq=report.choice("freq", FREQUENCIES, "week"),
+            out_dir=Path(report.get("out_dir", str, "stance-reports", "a directory path")),
+            freq=report.choice("freq", FREQ_CHOICES, "auto"),
             formats=formats,
             min_posts_per_period=report.positive_int("min_posts_per_period", 5) or 5,
         ),

@@ -19,6 +19,7 @@ from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
 from monitor.errors import ImportFailed, ModelError, MonitorError
+from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.ingest.privacy import load_salt
 from storage import queries
@@ -28,11 +29,15 @@ from storage.models import ModelVersion
 BUILTIN_PREFIX = "builtin:"
 
 
-def open_store(settings: Settings, read_only: bool = False) -> sessionmaker[Session]:
+def open_store(settings: Settings, read_only: bool = False, must_exist: bool = False) -> sessionmaker[Session]:
     """Session factory for the configured database, created or upgraded on first use.
 
     ``read_only`` sessions never take SQLite's write lock, so reports and status do not block collection.
+    ``must_exist`` refuses to create a SQLite database that is not there yet (``stance status`` run outside
+    a project folder should say so, not leave an empty ``stance.db`` behind).
     """
+    if must_exist:
+        _check_database_exists(settings)
     try:
         engine, sessions = open_database(settings.database_url)
         if read_only:
@@ -40,11 +45,27 @@ def open_store(settings: Settings, read_only: bool = False) -> sessionmaker[Sess
     except MonitorError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
-        raise MonitorError(f"database {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}") from exc
+        raise MonitorError(f"database {safe_url(settings.database_url)}: {type(exc).__name__}: {exc}") from exc
     return sessions
 
 
-def _safe_url(url: str) -> str:
+def _check_database_exists(settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(settings.database_url)
+    except Exception:  # noqa: BLE001 - open_store reports unparseable URLs
+        return
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if not Path(url.database).exists():
+        where = f"{settings.path}" if settings.path else "no stance.toml in this folder"
+        raise MonitorError(f"no database at {url.database} ({where}); run `stance init` in your project folder "
+                           "or pass --config PATH")
+
+
+def safe_url(url: str) -> str:
+    """The database URL with any password hidden, for messages."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -75,14 +96,16 @@ class ImportResult:
 
 
 def import_files(
-    settings: Settings, paths: list[Path], on_page: Callable[[RunSummary], None] | None = None
+    settings: Settings, paths: list[Path], on_page: Callable[[RunSummary], None] | None = None,
+    mapping: ColumnMap = SIMPLE,
 ) -> list[ImportResult]:
-    """Import JSONL/CSV files. Bad rows go to ``<file>.rejects.jsonl``; good rows land regardless."""
+    """Import JSONL/CSV files, their columns read through ``mapping`` (``--map``, ``--preset``). Bad rows go
+    to ``<file>.rejects.jsonl``; good rows land regardless."""
     sessions = open_store(settings)
     context = ingest_context(settings)
     results = []
     for path in paths:
-        collector = FileCollector([str(path)])
+        collector = FileCollector([str(path)], mapping)
         summary = collect_query(sessions, collector, str(path), context, on_page=on_page)
         if summary.status == "failed" and summary.fetched == 0 and not summary.errors:
             raise ImportFailed(summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read")
@@ -263,9 +286,12 @@ def count_pending(settings: Settings) -> int:
 # --- reports and the main job ------------------------------------------------------------------------
 
 
-def report(settings: Settings, **overrides):
-    """Write the report for the stored data; ``overrides`` are ReportRequest fields (dates, freq, ...)."""
-    from reports import ReportRequest, build_report
+def report(settings: Settings, on_step: Callable[..., None] | None = None, **overrides):
+    """Write the report for the stored data; ``overrides`` are ReportRequest fields (dates, freq, ...).
+
+    Raises MonitorError, and writes nothing, when no classified post matches the period and filters, or
+    when the output folder is a Python package (the ``reports/`` folder of a source checkout)."""
+    from reports import EmptyReport, ReportRequest, build_report
 
     fields = {
         "out_dir": settings.report.out_dir,
@@ -275,10 +301,17 @@ def report(settings: Settings, **overrides):
         "min_posts_per_period": settings.report.min_posts_per_period,
     }
     fields.update({k: v for k, v in overrides.items() if v is not None})
+    out_dir = Path(fields["out_dir"])
+    if (out_dir / "__init__.py").exists():
+        raise MonitorError(f"{out_dir}: this is a Python package folder, not a place for report files; "
+                           "choose another with --out or [report] out_dir")
     with open_store(settings).begin() as session:
         ensure_active_model(session)
-    with open_store(settings, read_only=True)() as session:
-        return build_report(session, ReportRequest(**fields))
+    try:
+        with open_store(settings, read_only=True)() as session:
+            return build_report(session, ReportRequest(**fields), on_step=on_step)
+    except EmptyReport as exc:
+        raise MonitorError(str(exc)) from None
 
 
 @dataclass
@@ -288,8 +321,8 @@ class RunResult:
     report: object
 
 
-def run(settings: Settings, on_page=None, on_batch=None) -> RunResult:
+def run(settings: Settings, on_page=None, on_batch=None, on_step=None) -> RunResult:
     """The main job: collect from every enabled source, classify what is new, write the report."""
     collected = collect(settings, on_page=on_page)
     classified = classify(settings, on_batch)
-    return RunResult(collected, classified, report(settings))
+    return RunResult(collected, classified, report(settings, on_step=on_step))

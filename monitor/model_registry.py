@@ -57,13 +57,19 @@ def stored_labels(session: Session) -> list[dict]:
 
 def train_topic_version(
     session: Session, models_dir: Path, activate: bool = False, folds: int = 5,
-    datasets_dir: Path = Path("../shared/datasets"), embed=None,
+    datasets_dir: Path = Path("../shared/datasets"), embed=None, on_step=None,
 ) -> TrainResult:
     """Retrain the topic model with the shipped recipe (``classifiers.recipe``) from the seed set, the real
-    labelled posts under ``datasets_dir`` and every stored label; register it (inactive unless asked)."""
+    labelled posts under ``datasets_dir`` and every stored label; register it (inactive unless asked).
+
+    ``on_step(description, done, total)`` hears about each stage (encoding, each fold, fitting, scoring)."""
+    if on_step:
+        on_step("reading the training data")
     data = load_training_data(datasets_dir, stored_labels(session))
     embed = embed or CachedEmbedder(encoder.encode, models_dir / f".embeddings-{encoder.NAME}.npz")
-    trained = train_topic_model(data, embed, folds=folds)
+    trained = train_topic_model(data, embed, folds=folds, on_step=on_step)
+    if on_step:
+        on_step("saving the model")
     digest = data_hash(data.train)
     name = f"stance-{queries.utcnow():%Y%m%d-%H%M%S}-{digest[:8]}"
     path = models_dir / name
@@ -82,7 +88,8 @@ def train_topic_version(
 
 
 def train_single_label(
-    data: Path, label_col: str, text_col: str, out: Path, folds: int = 5, group_col: str | None = None
+    data: Path, label_col: str, text_col: str, out: Path, folds: int = 5, group_col: str | None = None,
+    on_step=None,
 ) -> TrainResult:
     """Train a text classifier for any label column of a CSV/JSONL file and save it to ``out``.
 
@@ -111,12 +118,16 @@ def train_single_label(
     if len(classes) < 2 or counts.min() < folds:
         raise MonitorError(f"{data}: {label_col!r} needs at least two classes with {folds} examples each")
     model = make_text_classifier()
+    if on_step:
+        on_step(f"cross-validating on {len(texts):,} rows ({folds} folds)")
     predicted = cross_val_predict(model, texts, labels, cv=folds)
     metrics = {
         "cross_validated": classification_report(labels, predicted, output_dict=True, zero_division=0),
         "confusion": confusion_matrix(labels, predicted, labels=list(classes)).tolist(),
         "classes": list(classes),
     }
+    if on_step:
+        on_step("fitting on all rows")
     model.fit(texts, labels)
     name = f"{label_col}-{out.name}"
     artefacts.save(model, out, {"name": name, "kind": "text-classifier", "label_col": label_col,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from monitor.errors import MonitorError
 from storage import queries
 from storage import scheduling_queries as sq
-from storage.models import Classification, CollectionRun, ModelVersion, Post
+from storage.models import ASPECTS, Classification, CollectionRun, ModelVersion, Post
 
 
 def status(session: Session, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
@@ -104,34 +106,83 @@ def _run(run: CollectionRun) -> dict[str, Any]:
 
 
 EXPORT_COLUMNS = (
-    "source", "source_id", "created_at", "lang", "author", "url", "text", "relevant", "stance",
-    "stance_confidence", "aspects", "safety_concern", "sentiment", "sentiment_score", "model",
+    "source", "source_id", "created_at", "lang", "author", "url", "text", "likes", "reposts", "replies", "quotes",
+    "relevant", "stance", "stance_confidence", "aspects", "safety_concern", "sentiment", "sentiment_score", "model",
 )
+#: Parquet column types of an export (monitor.tables.TYPES).
+EXPORT_TYPES = {
+    "source": "string", "source_id": "string", "created_at": "timestamp", "lang": "string", "author": "string",
+    "url": "string", "text": "string", "likes": "int", "reposts": "int", "replies": "int", "quotes": "int",
+    "relevant": "bool", "stance": "string", "stance_confidence": "float", "aspects": "list",
+    "safety_concern": "bool", "sentiment": "string", "sentiment_score": "float", "model": "string",
+}
+ENGAGEMENT = ("likes", "reposts", "replies", "quotes")
 
 
-def export_rows(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every post with its classification by the active model version (None where not yet classified)."""
-    active = queries.active_model_version(session)
-    join = and_(Classification.post_id == Post.id, Classification.model_version_id == (active.id if active else -1))
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which posts an export holds: UTC days, languages, sources, stances (of relevant posts) and the model
+    version whose classifications are exported (default the active one). None means "any"."""
+
+    first_day: date | None = None
+    last_day: date | None = None
+    langs: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    stances: tuple[str, ...] | None = None
+    model: str | None = None
+
+
+def export_rows(session: Session, chosen: ExportFilter = ExportFilter(), batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every post matching ``chosen`` with its classification by the chosen model version (None where that
+    version has not classified it yet; a ``--stance`` filter keeps classified relevant posts only)."""
+    version = _export_version(session, chosen.model)
+    join = and_(Classification.post_id == Post.id, Classification.model_version_id == (version.id if version else -1))
     stmt = select(Post, Classification).outerjoin(Classification, join).order_by(Post.id)
+    if chosen.first_day is not None:
+        stmt = stmt.where(Post.created_at >= datetime.combine(chosen.first_day, time.min, tzinfo=timezone.utc))
+    if chosen.last_day is not None:
+        end = datetime.combine(chosen.last_day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
+        stmt = stmt.where(Post.created_at < end)
+    if chosen.langs:
+        stmt = stmt.where(func.coalesce(Post.lang, "und").in_(chosen.langs))
+    if chosen.sources:
+        stmt = stmt.where(Post.source.in_(chosen.sources))
+    if chosen.stances:
+        stmt = stmt.where(Classification.relevant.is_(True), Classification.stance.in_(chosen.stances))
     for post, label in session.execute(stmt.execution_options(yield_per=batch)):
+        metrics = post.metrics or {}
         yield {
             "source": post.source,
             "source_id": post.source_id,
-            "created_at": post.created_at.isoformat(),
+            "created_at": sq.as_utc(post.created_at),
             "lang": post.lang,
             "author": post.author,
             "url": post.url,
             "text": post.text,
+            **{name: _count(metrics.get(name)) for name in ENGAGEMENT},
             "relevant": label.relevant if label else None,
             "stance": label.stance if label else None,
             "stance_confidence": _stance_confidence(label),
-            "aspects": [a for a in ("safety", "competition", "governance", "local_ai") if label and getattr(label, a)],
+            "aspects": [a for a in ASPECTS if getattr(label, a)] if label else [],
             "safety_concern": label.safety_concern if label else None,
             "sentiment": label.sentiment if label else None,
             "sentiment_score": label.sentiment_score if label else None,
-            "model": active.name if label and active else None,
+            "model": version.name if label and version else None,
         }
+
+
+def _export_version(session: Session, name: str | None) -> ModelVersion | None:
+    if name is None:
+        return queries.active_model_version(session)
+    version = queries.model_version_by_name(session, name)
+    if version is None:
+        known = ", ".join(v.name for v in session.scalars(select(ModelVersion).order_by(ModelVersion.id))) or "none"
+        raise MonitorError(f"--model: no model version {name!r}; known: {known}")
+    return version
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _stance_confidence(label: Classification | None) -> float | None:
@@ -140,7 +191,8 @@ def _stance_confidence(label: Classification | None) -> float | None:
     return round({"pro_open": label.p_pro_open, "pro_closed": label.p_pro_closed, "neutral": label.p_neutral}[label.stance], 4)
 
 
-def export(session: Session, out: Path, fmt: str | None = None) -> int:
+def export(session: Session, out: Path, fmt: str | None = None, chosen: ExportFilter = ExportFilter()) -> int:
+    """Write ``export_rows`` to ``out`` (csv, jsonl or parquet); returns the number of posts."""
     from monitor.tables import write_rows
 
-    return write_rows(out, export_rows(session), fmt)
+    return write_rows(out, export_rows(session, chosen), fmt, types=EXPORT_TYPES)

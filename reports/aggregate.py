@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import Date, case, cast, false, func, literal, select
+from sqlalchemy import Date, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from reports.periods import as_date, bucket_start, start_of_day
@@ -120,6 +120,13 @@ def _counts(kinds: np.ndarray, values: np.ndarray) -> dict[str, float]:
     return counts
 
 
+def _touches(aspect: str):
+    """A post touches an aspect when the aspect head says so; a post voicing a safety concern touches
+    safety whatever that head says, so the share voicing a concern never exceeds the share touching safety."""
+    touched = getattr(Classification, aspect).is_(True)
+    return or_(touched, Classification.safety_concern.is_(True)) if aspect == "safety" else touched
+
+
 def count_cube(session: Session, scope: Scope) -> Cube:
     """One GROUP BY over the scope (see the module docstring)."""
     dialect = session.get_bind().dialect.name
@@ -132,7 +139,7 @@ def count_cube(session: Session, scope: Scope) -> Cube:
         select(
             *keys,
             func.count(),
-            *(func.sum(case((getattr(Classification, a).is_(True), 1), else_=0)) for a in ASPECTS),
+            *(func.sum(case((_touches(a), 1), else_=0)) for a in ASPECTS),
             func.sum(case((Classification.safety_concern.is_(True), 1), else_=0)),
             func.count(score),
             func.coalesce(func.sum(score), 0.0),

@@ -18,6 +18,7 @@ from reports import style
 from reports.periods import next_bucket
 from reports.series import GroupSummary, TimeSeries
 from reports.text import shorten
+from reports.wording import plural
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,20 @@ def period_widths(series: TimeSeries) -> list[float]:
 
 
 def format_time_axis(ax: Axes, series: TimeSeries) -> None:
-    """Concise date ticks limited to the report's periods, so a single day still gets a sane axis."""
+    """Date ticks limited to the report's periods. Months are labelled at their middle, where their value
+    is drawn ("Aug 2025"), so a label never names the month before the one it stands under."""
     if not series.starts:
         return
     ax.set_xlim(series.starts[0], next_bucket(series.starts[-1], series.freq))
+    if series.freq == "month":
+        middles = period_midpoints(series)
+        step = max(1, len(middles) // 12 + (len(middles) % 12 > 0))
+        shown = list(range(0, len(middles), step))
+        ax.set_xticks([middles[i] for i in shown],
+                      [f"{series.starts[i]:%b}" + (f"\n{series.starts[i]:%Y}" if i == shown[0] or
+                                                     series.starts[i].month == 1 else "") for i in shown])
+        ax.tick_params(axis="x", length=0)
+        return
     locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -85,7 +96,9 @@ def plot_volume(ax: Axes, series: TimeSeries) -> None:
 
 
 def plot_sentiment(ax: Axes, series: TimeSeries) -> None:
-    """Mean polarity of relevant posts per period, its 95% band and a volume-weighted rolling mean."""
+    """Mean polarity of relevant posts per period, its 95% band and a volume-weighted rolling mean.
+
+    Periods hidden for having too few posts are gaps in all three, the rolling mean included."""
     x = period_midpoints(series)
     s = series.sentiment
     ax.axhline(0, color="#999999", linewidth=0.8)
@@ -103,46 +116,54 @@ def plot_sentiment(ax: Axes, series: TimeSeries) -> None:
     format_time_axis(ax, series)
 
 
-def plot_stance_shares(ax: Axes, series: TimeSeries) -> None:
-    """Share of each stance among relevant posts per period, with its 95% interval."""
+def plot_stance_share(ax: Axes, series: TimeSeries, stance: str, legend: bool = False) -> None:
+    """One stance's share among relevant posts per period: the stated (corrected) share with its 95% band,
+    and the share as classified as a dashed line beside it, so a reader sees what the correction did."""
     x = period_midpoints(series)
-    for stance in style.STANCE_ORDER:
-        estimate = series.stances[stance]
-        colour = style.STANCE_COLOURS[stance]
-        ax.fill_between(x, estimate.low, estimate.high, color=colour, alpha=0.18, linewidth=0)
-        ax.plot(x, estimate.value, color=colour, marker="o", markersize=3, linewidth=1.8,
-                label=style.STANCE_LABELS[stance])
+    colour = style.STANCE_COLOURS[stance]
+    estimate, raw = series.stances[stance], series.stances_raw[stance]
+    corrected = series.shares_corrected
+    ax.fill_between(x, estimate.low, estimate.high, color=colour, alpha=0.18, linewidth=0,
+                    label="95% interval")
+    ax.plot(x, estimate.value, color=colour, marker="o", markersize=3.5, linewidth=1.8,
+            label="corrected share" if corrected else "share as classified")
+    if corrected:
+        ax.plot(x, raw.value, color=colour, linestyle=(0, (3, 2)), marker="x", markersize=3.5, linewidth=1,
+                label="share as classified")
     _share_axis(ax)
-    _legend_above(ax, ncols=3)
+    ax.set_ylabel(style.STANCE_LABELS[stance], color=colour, fontweight="bold")
+    if legend:
+        _legend_above(ax, ncols=3)
     format_time_axis(ax, series)
 
 
-def plot_safety_concern(ax: Axes, series: TimeSeries) -> None:
-    """Share of relevant posts voicing a safety concern, with its 95% Wilson interval."""
+def plot_aspect(ax: Axes, series: TimeSeries, aspect: str, with_concern: bool = False) -> None:
+    """Share of relevant posts touching one aspect per period, with its 95% Wilson band; for safety, the
+    share voicing a safety concern (a subset of the posts touching safety) is drawn in the same panel."""
     x = period_midpoints(series)
-    estimate = series.safety_concern
-    ax.fill_between(x, estimate.low, estimate.high, color=style.SAFETY_CONCERN_COLOUR, alpha=0.15,
-                    linewidth=0)
-    ax.plot(x, estimate.value, color=style.SAFETY_CONCERN_COLOUR, marker="o", markersize=3,
-            label="safety concern")
+    colour = style.ASPECT_COLOURS[aspect]
+    estimate = series.aspects[aspect]
+    ax.fill_between(x, estimate.low, estimate.high, color=colour, alpha=0.2, linewidth=0)
+    ax.plot(x, estimate.value, color=colour, marker="o", markersize=3, linewidth=1.6,
+            label=f"touches {style.ASPECT_LABELS[aspect]}")
+    if with_concern:
+        concern = series.safety_concern
+        ax.fill_between(x, concern.low, concern.high, color=style.SAFETY_CONCERN_COLOUR, alpha=0.12, linewidth=0)
+        ax.plot(x, concern.value, color=style.SAFETY_CONCERN_COLOUR, marker="o", markersize=3, linewidth=1.4,
+                linestyle=(0, (4, 2)), label="voices a safety concern")
     _share_axis(ax)
-    _legend_above(ax, ncols=1)
-    format_time_axis(ax, series)
-
-
-def plot_aspects(ax: Axes, series: TimeSeries) -> None:
-    """Share of relevant posts touching each aspect (a post may touch several)."""
-    x = period_midpoints(series)
-    for aspect in style.ASPECT_ORDER:
-        ax.plot(x, series.aspects[aspect], color=style.ASPECT_COLOURS[aspect], marker="o", markersize=3,
-                linewidth=1.6, label=style.ASPECT_LABELS[aspect])
-    _share_axis(ax)
-    _legend_above(ax, ncols=4)
+    ax.set_title(style.ASPECT_LABELS[aspect], loc="left", fontsize=10, color=colour)
+    if with_concern:  # above the panel, right of its title: clear of the data and the date tags
+        ax.legend(loc="lower right", bbox_to_anchor=(1, 1.0), fontsize=7.5, frameon=False, ncols=2,
+                  borderaxespad=0.2)
     format_time_axis(ax, series)
 
 
 def plot_group_stances(ax: Axes, groups: list[GroupSummary]) -> None:
-    """Stance shares per group (language or source) as grouped horizontal bars with 95% intervals."""
+    """Stance shares per group (language or source) as grouped horizontal bars with 95% intervals.
+
+    Every share is labelled and marked with a dot, so a share of 0% or of a few percent is still visible;
+    groups with too few relevant posts say so instead of showing empty bars."""
     if not groups:
         ax.text(0.5, 0.5, "no posts", ha="center", va="center", transform=ax.transAxes, color="#666666")
         ax.set_axis_off()
@@ -150,36 +171,53 @@ def plot_group_stances(ax: Axes, groups: list[GroupSummary]) -> None:
     height = 0.8 / len(style.STANCE_ORDER)
     y = np.arange(len(groups))
     for offset, stance in enumerate(style.STANCE_ORDER):
+        colour = style.STANCE_COLOURS[stance]
         shares = np.array([g.stances[stance].share for g in groups])
         low = np.array([g.stances[stance].low for g in groups])
         high = np.array([g.stances[stance].high for g in groups])
         errors = np.nan_to_num(np.vstack([shares - low, high - shares]), nan=0.0).clip(min=0)
-        ax.barh(y - 0.4 + height * (offset + 0.5), np.nan_to_num(shares), height=height,
-                color=style.STANCE_COLOURS[stance], xerr=errors, error_kw={"elinewidth": 0.8, "capsize": 2},
-                label=style.STANCE_LABELS[stance])
-    ax.set_yticks(y, [f"{shorten(g.label, 22)}\n{g.relevant:,} relevant" for g in groups])
-    ax.invert_yaxis()
+        rows = y - 0.4 + height * (offset + 0.5)
+        shown = ~np.isnan(shares)
+        ax.barh(rows[shown], shares[shown], height=height, color=colour, xerr=errors[:, shown],
+                error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"}, label=style.STANCE_LABELS[stance])
+        ax.plot(shares[shown], rows[shown], "o", color=colour, markersize=3.5, markeredgecolor="white",
+                markeredgewidth=0.5)
+        for row, share, top in zip(rows[shown], shares[shown], np.nan_to_num(high[shown])):
+            if max(share, top) < 0.88:  # right of the whisker
+                ax.text(max(share, top) + 0.015, row, f"{share:.0%}", va="center", fontsize=6.5, color="#333333")
+            else:  # inside the bar, left of its end, where no whisker runs
+                ax.text(share - 0.02, row - height * 0.3, f"{share:.0%}", va="center", ha="right", fontsize=6.5,
+                        color="white", fontweight="bold")
+    ax.set_yticks(y, [f"{shorten(g.label, 22)}\n{plural(g.relevant, 'relevant post')}" for g in groups])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     for row, group in enumerate(groups):
         if np.isnan(group.stances[style.STANCE_ORDER[0]].share):
-            ax.text(0.02, row, "too few relevant posts", va="center", fontsize=7, color="#666666")
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+            reason = "no relevant posts" if group.relevant == 0 else "too few relevant posts to show shares"
+            ax.text(0.02, row, reason, va="center", fontsize=7, color="#666666")
+    ax.set_ylim(max(len(groups), 3) - 0.5, -0.5)
+    _legend_above(ax, ncols=3)
 
 
 def plot_group_sentiment(ax: Axes, groups: list[GroupSummary]) -> None:
-    """Mean polarity per group with its 95% interval, as dots."""
+    """Mean polarity per group with its 95% interval, as dots; a group without sentiment (a language no
+    scorer covers, or too few scored posts) is labelled so, never drawn at 0."""
     if not groups:
         ax.set_axis_off()
         return
     y = np.arange(len(groups))
     means = np.array([g.sentiment[0] for g in groups])
-    errors = np.nan_to_num(np.vstack([means - [g.sentiment[1] for g in groups],
-                                      [g.sentiment[2] for g in groups] - means]), nan=0.0).clip(min=0)
-    ax.errorbar(np.nan_to_num(means), y, xerr=errors, fmt="o", color=style.SENTIMENT_COLOUR, capsize=2)
+    shown = ~np.isnan(means)
+    lows = np.array([g.sentiment[1] for g in groups])
+    highs = np.array([g.sentiment[2] for g in groups])
+    errors = np.nan_to_num(np.vstack([means - lows, highs - means]), nan=0.0).clip(min=0)
+    ax.errorbar(means[shown], y[shown], xerr=errors[:, shown], fmt="o", color=style.SENTIMENT_COLOUR, capsize=2)
+    for row, group in zip(y[~shown], [g for g, s in zip(groups, shown) if not s]):
+        reason = "no sentiment scores (language not covered)" if group.sentiment_n == 0 else "too few scored posts"
+        ax.text(-0.97, row, reason, va="center", fontsize=7, color="#666666")
     ax.axvline(0, color="#999999", linewidth=0.8)
     ax.set_yticks(y, [shorten(g.label, 22) for g in groups])
-    ax.invert_yaxis()
+    ax.set_ylim(max(len(groups), 3) - 0.5, -0.5)
     ax.set_xlim(-1, 1)
     ax.set_xlabel("mean polarity")
 
@@ -197,7 +235,8 @@ def plot_terms(ax: Axes, terms: list[tuple[str, float]], colour: str, value_labe
     y = np.arange(len(terms))
     ax.barh(y, values, color=colour, height=0.7)
     ax.set_yticks(y, labels, fontsize=7.5)
-    ax.invert_yaxis()
+    # Room for a full list, so that three terms are not drawn as three giant bars.
+    ax.set_ylim(max(len(terms), 8) - 0.5, -0.5)
     ax.set_xlabel(value_label, fontsize=7.5)
     ax.tick_params(axis="x", labelsize=7)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -13,15 +13,21 @@ from reports.lookups import SourceCoverage, collection_coverage, model_versions,
 from reports.periods import as_date, previous_window
 from reports.request import ReportRequest
 from reports.sample import SampledPost, representative_posts, sample_posts
-from reports.series import GroupSummary, TimeSeries, build_time_series, summarise_group
+from reports.series import AUTO_MIN_RELEVANT, GroupSummary, TimeSeries, build_time_series, choose_freq
+from reports.series import summarise_group
 from reports.shares import ShareEstimator, confusion_from_metrics, confusions_by_lang, find_corrector
 from reports.style import language_name
 from reports.terms import StanceTerms, stance_terms
-from storage.models import ModelVersion
+from reports.wording import plural
+from storage.models import STANCES, ModelVersion
 
 Window = tuple[date, date]
 #: Without a requested start date, the summary compares the last this-many days with those before.
 COMPARISON_DAYS = {"day": 1, "week": 7, "month": 30}
+#: Headline shares from fewer relevant posts than this get a warning.
+FEW_POSTS = AUTO_MIN_RELEVANT
+#: A corrected share this far from the classified one is worth a sentence (in share points).
+DIVERGENCE = 0.15
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,12 @@ class ReportContent:
     share_note: str
     #: One line per alert the scheduler recorded for a period inside this report's period.
     alerts: list[str] = field(default_factory=list)
+    #: True when the period length was chosen by ``--freq auto`` (``request.freq`` holds the choice).
+    freq_chosen: bool = False
+    #: What a reader must be told before quoting the numbers (few posts, wide intervals, large corrections).
+    warnings: list[str] = field(default_factory=list)
+    #: Which confusion matrix corrects the shares ("all languages", "language en") or None (raw shares).
+    correction_matrix: str | None = None
 
     @property
     def posts(self) -> int:
@@ -88,8 +100,10 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     version_id = version.id if version else None
     metrics = version.metrics if version else None
     estimator = ShareEstimator(find_corrector(), confusion_from_metrics(metrics), by_lang=confusions_by_lang(metrics))
+    matrix = "all languages"
     if request.langs and len(request.langs) == 1:
         estimator = estimator.for_lang(request.langs[0])
+        matrix = f"language {request.langs[0]}" if request.langs[0] in estimator.by_lang else matrix
     minimum = request.min_posts_per_period
     # The previous window of the same length is counted in the same pass (an open end: everything before).
     query_from = (previous_window(request.date_from, request.date_to)[0]
@@ -97,11 +111,16 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     cube = count_cube(session, Scope(version_id, query_from, request.date_to, request.langs, request.sources))
     period = _period(request, cube)
     shown = cube.within(*period) if period else cube.within(None, None)
+    chosen = request.freq == "auto"
+    if chosen:
+        request = replace(request, freq=choose_freq(shown, *period) if period else "week")
     totals = shown.total()
     relevant = int(totals["relevant"])
     scope = Scope(version_id, *(period or (None, None)), request.langs, request.sources)
     sample = sample_posts(session, scope, relevant) if request.sample_texts else []
     versions = [VersionInfo.of(v) for v in model_versions(session)]
+    series = build_time_series(shown, *period, request.freq, estimator, minimum) if period else None
+    comparison = _comparison(request, cube, period, estimator) if period else None
     return ReportContent(
         request=request,
         generated_at=datetime.now(UTC),
@@ -109,9 +128,9 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         all_versions=versions,
         period=period,
         synthetic=totals["demo"] > 0,
-        series=build_time_series(shown, *period, request.freq, estimator, minimum) if period else None,
+        series=series,
         total=summarise_group("this period", totals, estimator, minimum),
-        comparison=_comparison(request, cube, period, estimator) if period else None,
+        comparison=comparison,
         languages=_groups(shown, "lang", estimator, minimum, language_name, per_language=True),
         sources=_groups(shown, "source", estimator, minimum, str),
         terms=stance_terms([(p.stance, p.text) for p in sample]) if sample else [],
@@ -120,7 +139,37 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         alerts=_alert_lines(session, period),
         markers=_markers(request, versions),
         share_note=estimator.describe(),
+        freq_chosen=chosen,
+        warnings=_warnings(series, comparison),
+        correction_matrix=matrix if estimator.corrects else None,
     )
+
+
+def _warnings(series: TimeSeries | None, comparison: Comparison | None) -> list[str]:
+    """Sentences a reader of the key numbers must see before quoting them."""
+    notes = []
+    if comparison is not None:
+        few = [(name, group.relevant) for name, group in (("previous", comparison.previous),
+                                                          ("current", comparison.current))
+               if group.relevant < FEW_POSTS]
+        if few:
+            counts = " and ".join(f"{plural(n, 'relevant post')} ({name})" for name, n in few)
+            notes.append(f"The headline shares rest on {counts}: with fewer than {FEW_POSTS} posts a share can "
+                         f"move by 20 points by chance; quote the intervals, not the points.")
+        current = comparison.current
+        for stance in STANCES:
+            corrected, raw = current.stances[stance].share, (current.raw or {}).get(stance)
+            if raw is not None and abs(corrected - raw.share) >= DIVERGENCE:
+                notes.append(f"The correction moves the current {stance.replace('_', '-')} share from "
+                             f"{raw.share:.0%} (as classified) to {corrected:.0%}: it assumes the model errs on "
+                             f"these posts as it did on the labelled posts; see the methods page.")
+                break
+    if series is not None:
+        width = series.wide_intervals()
+        if width is not None:
+            notes.append(f"The stance intervals per {series.freq} are wide (median {width:.0%} of the scale): "
+                         f"changes inside the bands are not evidence of a trend.")
+    return notes
 
 
 def _period(request: ReportRequest, cube: Cube) -> Window | None:
@@ -143,7 +192,7 @@ def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: S
     else:
         days = COMPARISON_DAYS[request.freq]
         current = (max(period[0], period[1] - timedelta(days=days - 1)), period[1])
-        description = f"the last {days} day(s) with data vs. the {days} day(s) before"
+        description = f"the last {plural(days, 'day')} with data vs. the {plural(days, 'day')} before"
     previous = previous_window(*current)
     minimum = request.min_posts_per_period
     return Comparison(

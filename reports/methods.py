@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from reports.content import ReportContent
 from reports.pages import text_page
 from reports.text import drawable, shorten, wrapped
+from reports.wording import plural
 
 #: Validation metrics worth a line each, as (path in ModelVersion.metrics, label).
 HEADLINE_METRICS = (
@@ -22,14 +23,22 @@ HEADLINE_METRICS = (
 
 EXPLANATIONS = (
     "Corrected shares. A stance classifier makes systematic errors (e.g. it calls some neutral posts "
-    "pro-closed), so the share of posts it labels pro-open is a biased estimate of the true share. When the "
+    "pro-open), so the share of posts it labels pro-open is a biased estimate of the true share. When the "
     "model's cross-validated confusion matrix is stored, shares are corrected by inverting it (how often each "
-    "true stance is predicted as each label) and the interval is bootstrapped; otherwise the charts say "
-    "'raw counts, uncorrected' and the interval is a Wilson score interval on the raw counts.",
+    "true stance is decided as each label), and the interval covers every mix of true shares that the counts "
+    "and the uncertain error rates do not rule out; otherwise the charts say 'raw counts, uncorrected' and the "
+    "interval is a Wilson score interval. The share as classified is always drawn beside the corrected one.",
+    "When to doubt the correction. It assumes the model errs on your posts as it erred on the labelled posts "
+    "the matrix was measured on. If the classified share of a stance is no larger than the rate at which the "
+    "matrix says other posts are mistaken for it, the correction puts that stance at 0%; when the corrected "
+    "and the classified share differ a lot, label a sample of your own posts (stance label) and retrain, so "
+    "that the matrix is measured on posts like yours.",
     "Only classifications of one model version are counted, so a model change never mixes two models in one "
     "number; M-markers on the time axes show when a version was activated.",
-    "Sentiment is the mean polarity (-1 to +1) of relevant posts with a normal 95% interval; the rolling line "
-    "is a volume-weighted centred mean. Periods with fewer relevant posts than the minimum are left empty.",
+    "Sentiment is the mean polarity (-1 to +1) of relevant posts with a sentiment score (languages no scorer "
+    "covers have none and are left out, never counted as 0), with a normal 95% interval; the rolling line is "
+    "a volume-weighted centred mean. Periods with fewer relevant posts than the minimum are left empty, the "
+    "rolling line included.",
     "Distinctive words are log-odds ratios with an informative Dirichlet prior (Monroe et al. 2008) of one "
     "stance vs. the others, computed on an evenly spread sample of relevant posts.",
 )
@@ -59,7 +68,8 @@ def _headline(metrics: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+def metrics_lines(metrics: Mapping[str, Any] | None) -> list[str]:
+    """One line per evaluation (cross-validated, held-out real posts), each with its headline metrics."""
     metrics = metrics or {}
     sections = [
         f"{label}: {text}"
@@ -67,7 +77,11 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
         if isinstance(section := metrics.get(key), Mapping)
         and (text := _headline(section["all"] if isinstance(section.get("all"), Mapping) else section))
     ]
-    return "; ".join(sections) or _headline(metrics) or "no validation metrics stored"
+    return sections or [_headline(metrics) or "no validation metrics stored"]
+
+
+def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+    return "; ".join(metrics_lines(metrics))
 
 
 def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
@@ -97,9 +111,12 @@ def _confusion_block(figure: Figure, content: ReportContent, y: float) -> float:
         figure.text(0.06, y, "none stored: shares are raw counts", fontsize=8.5, va="top", color="#666666")
         return y - 0.03
     note = ("Measured out of fold on real labelled posts (Reddit comments, web passages, your labels); rows with "
-            "few real posts borrow 30 posts' worth of the rates measured on all training posts.")
-    figure.text(0.06, y, wrapped(note, width=170), fontsize=8, va="top", color="#444444")
-    y -= 0.035
+            "few real posts borrow 30 posts' worth of the rates measured on all training posts. "
+            f"This report's time series and key numbers are corrected with the matrix of "
+            f"{content.correction_matrix or 'none'}; the comparison by language uses each language's own.")
+    note = wrapped(note, width=185)
+    figure.text(0.06, y, note, fontsize=8, va="top", color="#444444", linespacing=1.25)
+    y -= 0.018 * (note.count("\n") + 1) + 0.012
     for line in lines:
         figure.text(0.06, y, line, fontsize=8, va="top", family="monospace")
         y -= 0.022
@@ -111,14 +128,18 @@ def methods_page(content: ReportContent) -> Figure:
     y = 0.85
     figure.text(0.05, y, "Stance model versions", fontsize=12, fontweight="bold", va="top")
     y -= 0.04
-    for version in content.all_versions[-6:]:
+    for version in content.all_versions[-4:]:
         used = " (used in this report)" if content.model_version and version.id == content.model_version.id else ""
         active = "active" if version.active else "inactive"
         when = f"activated {version.activated_at:%Y-%m-%d}" if version.activated_at else "never activated"
-        line = f"{version.name}{used}: {active}, {when}; {metrics_text(version.metrics)}"
-        figure.text(0.06, y, shorten(line, 160), fontsize=8.5, va="top",
+        figure.text(0.06, y, shorten(f"{version.name}{used}: {active}, {when}", 160), fontsize=8.5, va="top",
                     fontweight="bold" if used else "normal")
-        y -= 0.03
+        y -= 0.022
+        for line in metrics_lines(version.metrics):
+            text = wrapped(line, 175)
+            figure.text(0.08, y, text, fontsize=8, va="top", color="#333333", linespacing=1.25)
+            y -= 0.018 * (text.count("\n") + 1) + 0.002
+        y -= 0.008
     y = _confusion_block(figure, content, y - 0.02)
     y -= 0.02
     figure.text(0.05, y, "Collection coverage per source (all runs)", fontsize=12, fontweight="bold", va="top")
@@ -130,16 +151,20 @@ def methods_page(content: ReportContent) -> Figure:
     for row in content.coverage:
         counted = (f", platform counted {row.counted:,} ({row.fetched / row.counted:.0%} fetched)"
                    if row.counted else "")
-        line = (f"{row.source}: {row.runs} runs ({row.failed_runs} failed or interrupted), {row.fetched:,} "
-                f"fetched, {row.new:,} new{counted}; {row.runs_with_gaps} runs recorded gaps; last run "
-                f"{str(row.last_run)[:16]}")
+        line = (f"{row.source}: {plural(row.runs, 'run')} ({row.failed_runs} failed or interrupted), "
+                f"{row.fetched:,} fetched, {row.new:,} new{counted}; {plural(row.runs_with_gaps, 'run')} "
+                f"recorded gaps; last run {str(row.last_run)[:16]}")
         figure.text(0.06, y, drawable(line), fontsize=8.5, va="top")
         y -= 0.03
-    y -= 0.02
-    figure.text(0.05, y, "How to read the numbers", fontsize=12, fontweight="bold", va="top")
-    y -= 0.04
+    return figure
+
+
+def reading_page(content: ReportContent) -> Figure:
+    """How to read the numbers: what the corrections, intervals and gaps mean."""
+    figure = text_page(content, "How to read the numbers")
+    y = 0.85
     for paragraph in EXPLANATIONS:
-        text = wrapped(paragraph, width=170)
-        figure.text(0.06, y, text, fontsize=8.5, va="top", linespacing=1.3)
-        y -= 0.027 * (text.count("\n") + 1) + 0.012
+        text = wrapped(paragraph, width=150)
+        figure.text(0.06, y, text, fontsize=9.5, va="top", linespacing=1.35)
+        y -= 0.0235 * (text.count("\n") + 1) + 0.025
     return figure

@@ -9,9 +9,10 @@ from matplotlib.figure import Figure
 
 from reports import style
 from reports.content import ReportContent
-from reports.figures import period_text
+from reports.figures import filters_text, period_text, period_words
 from reports.series import Z_95, GroupSummary
 from reports.text import drawable, shorten, wrapped
+from reports.wording import plural
 
 LINE = 0.028  # one line of 9-point text, as a fraction of the page height
 
@@ -34,10 +35,12 @@ def title_page(content: ReportContent) -> Figure:
     sources = ", ".join(g.label for g in content.sources) or "none"
     languages = ", ".join(g.label for g in content.languages) or "none"
     facts = [
-        ("Period", f"{period_text(content)} (UTC), per {request.freq}"),
+        ("Period", f"{period_text(content)} (UTC), {period_words(content)}"),
+        ("Filters", filters_text(content)),
         ("Sources", sources),
         ("Languages", languages),
-        ("Posts", f"{content.total.posts:,} classified, {content.total.relevant:,} relevant to the topic"),
+        ("Posts", f"{plural(content.total.posts, 'post')} classified, {content.total.relevant:,} relevant to the "
+                  f"topic"),
         ("Stance model", f"{content.model_name} (only its classifications are counted)"),
         ("Generated", f"{content.generated_at:%Y-%m-%d %H:%M} UTC"),
     ]
@@ -82,13 +85,20 @@ def _change(now: tuple[float, float, float], before: tuple[float, float, float],
             f"{(difference + half) * scale:+.{digits}f})")
 
 
-def _summary_rows(now: GroupSummary, before: GroupSummary) -> list[list[str]]:
+def _as_classified(group: GroupSummary, stance: str) -> str:
+    raw = (group.raw or {}).get(stance)
+    return "" if raw is None or math.isnan(raw.share) else f"\nas classified {raw.share * 100:.1f}%"
+
+
+def _summary_rows(now: GroupSummary, before: GroupSummary, corrected: bool) -> list[list[str]]:
     rows = [["Relevant posts", f"{before.relevant:,}", f"{now.relevant:,}",
              f"{now.relevant - before.relevant:+,}"]]
     for stance in style.STANCE_ORDER:
         pair = [(g.stances[stance].share, g.stances[stance].low, g.stances[stance].high) for g in (now, before)]
-        rows.append([f"Share {style.STANCE_LABELS[stance]}", _with_interval(pair[1], True),
-                     _with_interval(pair[0], True), _change(pair[0], pair[1], True)])
+        cells = [_with_interval(pair[1], True), _with_interval(pair[0], True)]
+        if corrected:
+            cells = [cells[0] + _as_classified(before, stance), cells[1] + _as_classified(now, stance)]
+        rows.append([f"Share {style.STANCE_LABELS[stance]}", *cells, _change(pair[0], pair[1], True)])
     rows.append(["Mean sentiment (polarity)", _with_interval(before.sentiment, False),
                  _with_interval(now.sentiment, False), _change(now.sentiment, before.sentiment, False)])
     rows.append(["Share voicing safety concern", _with_interval(before.safety_concern, True),
@@ -110,16 +120,20 @@ def summary_page(content: ReportContent) -> Figure:
         figure.text(0.05, 0.8, "No classified posts match this report's period and filters.", fontsize=12,
                     color="#444444", va="top")
         return figure
-    figure.text(0.05, 0.86, drawable(
-        f"Compared: {comparison.description}. Stance shares are {content.share_note}; in brackets the 95% "
-        f"interval. '–': fewer than {content.request.min_posts_per_period} relevant posts."),
-        fontsize=9, color="#333333", va="top")
-    ax = figure.add_axes((0.05, 0.25, 0.9, 0.55))
+    corrected = content.correction_matrix is not None
+    explanation = (f"Compared: {comparison.description}. {filters_text(content)}. Stance shares are "
+                   f"{content.share_note}" + ("; below each, the share as the model classified the posts" if corrected
+                                             else "") +
+                   f"; in brackets the 95% interval. '–': fewer than "
+                   f"{plural(content.request.min_posts_per_period, 'relevant post')}.")
+    figure.text(0.05, 0.865, wrapped(explanation, 165), fontsize=9, color="#333333", va="top", linespacing=1.3)
+    ax = figure.add_axes((0.05, 0.3, 0.9, 0.5))
     ax.set_axis_off()
     columns = ["", f"Previous\n{_span(comparison.previous_window)}", f"Current\n{_span(comparison.current_window)}",
                "Change (95% interval)"]
-    table = ax.table(cellText=_summary_rows(comparison.current, comparison.previous), colLabels=columns,
-                     loc="upper center", cellLoc="left", colLoc="left", colWidths=[0.22, 0.26, 0.26, 0.26])
+    rows = _summary_rows(comparison.current, comparison.previous, corrected)
+    table = ax.table(cellText=rows, colLabels=columns, loc="upper center", cellLoc="left", colLoc="left",
+                     colWidths=[0.22, 0.26, 0.26, 0.26])
     table.auto_set_font_size(False)
     table.set_fontsize(10)
     table.scale(1, 2.2)
@@ -127,15 +141,27 @@ def summary_page(content: ReportContent) -> Figure:
         cell.set_edgecolor("#DDDDDD")
         if row == 0:
             cell.set_text_props(fontweight="bold")
-        if row in (2, 3, 4) and column == 0:
-            cell.set_text_props(color=style.STANCE_COLOURS[style.STANCE_ORDER[row - 2]], fontweight="bold")
+        if row in (2, 3, 4):
+            cell.set_height(cell.get_height() * (1.45 if corrected else 1))
+            if column == 0:
+                cell.set_text_props(color=style.STANCE_COLOURS[style.STANCE_ORDER[row - 2]], fontweight="bold")
+    y = 0.27
+    if content.warnings:
+        figure.text(0.05, y, "Before quoting these numbers", fontsize=11, fontweight="bold", va="top",
+                    color=style.SYNTHETIC_COLOUR)
+        y -= 0.03
+        for warning in content.warnings:
+            text = wrapped(warning, 170)
+            figure.text(0.05, y, text, fontsize=8.5, color="#333333", va="top", linespacing=1.3)
+            y -= 0.022 * (text.count("\n") + 1) + 0.008
     if content.alerts:
-        figure.text(0.05, 0.22, "Alerts in this period", fontsize=11, fontweight="bold", va="top")
-        shown = content.alerts[-8:]
-        lines = [wrapped(line, 150, max_lines=1) for line in shown]
+        y -= 0.01
+        figure.text(0.05, y, "Alerts in this period", fontsize=11, fontweight="bold", va="top")
+        shown = content.alerts[-6:]
+        lines = [wrapped(line, 170, max_lines=1) for line in shown]
         if len(content.alerts) > len(shown):
             lines.insert(0, f"(the latest {len(shown)} of {len(content.alerts)})")
-        figure.text(0.05, 0.19, "\n".join(lines), fontsize=8.5, color="#333333", va="top", linespacing=1.4)
+        figure.text(0.05, y - 0.03, "\n".join(lines), fontsize=8.5, color="#333333", va="top", linespacing=1.4)
     return figure
 
 

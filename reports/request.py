@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 FORMATS = ("pdf", "png")
 FREQUENCIES = ("day", "week", "month")
+#: What a request may ask for: a frequency, or "auto" (the shortest one whose periods hold enough posts).
+FREQ_CHOICES = ("auto", *FREQUENCIES)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class ReportRequest:
     #: Inclusive UTC dates; None means "from the first" / "to the last" classified post.
     date_from: date | None = None
     date_to: date | None = None
-    freq: str = "week"
+    freq: str = "auto"
     langs: tuple[str, ...] | None = None
     sources: tuple[str, ...] | None = None
     formats: tuple[str, ...] = FORMATS
@@ -48,9 +50,18 @@ class ReportRequest:
     #: dashboard shows neither and skips the cost).
     sample_texts: bool = True
 
+    def filters(self) -> list[tuple[str, str]]:
+        """The filters a reader must know about, as (name, value): languages and sources."""
+        chosen = []
+        if self.langs:
+            chosen.append(("language" if len(self.langs) == 1 else "languages", ", ".join(self.langs)))
+        if self.sources:
+            chosen.append(("source" if len(self.sources) == 1 else "sources", ", ".join(self.sources)))
+        return chosen
+
     def __post_init__(self) -> None:
-        if self.freq not in FREQUENCIES:
-            raise ValueError(f"freq must be one of {', '.join(FREQUENCIES)}, not {self.freq!r}")
+        if self.freq not in FREQ_CHOICES:
+            raise ValueError(f"freq must be one of {', '.join(FREQ_CHOICES)}, not {self.freq!r}")
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown:
             raise ValueError(f"unknown report format(s): {', '.join(unknown)}; expected pdf and/or png")
@@ -68,3 +79,7 @@ class ReportResult:
     #: First and last day covered, or None when there were no posts.
     period: tuple[date, date] | None
     synthetic: bool
+    #: The period length drawn (the chosen one when the request said "auto").
+    freq: str = ""
+    #: What a reader of the numbers should be told (few posts behind the headline shares, wide intervals).
+    warnings: list[str] = field(default_factory=list)

@@ -2,6 +2,8 @@
 
 Only arithmetic on the (small) aggregated cube happens here; a period whose relevant posts fall below the
 request's minimum gets NaN, which matplotlib draws as a gap instead of a share computed from three posts.
+Posts without a sentiment score (languages no scorer covers) are left out of every sentiment mean, never
+counted as 0.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ import numpy as np
 
 from reports.aggregate import Cube
 from reports.periods import buckets_between
+from reports.request import FREQUENCIES
 from reports.shares import Share, ShareEstimator, raw_shares, wilson_interval
 from storage.models import ASPECTS, STANCES
 
 Z_95 = 1.959964
 #: Periods in the centred rolling window of the sentiment smoother.
 SMOOTHING_WINDOW = {"day": 7, "week": 3, "month": 3}
+#: ``--freq auto`` wants at least this many relevant posts in most periods (a share from 30 posts still has
+#: a 95% interval about 35 points wide) ...
+AUTO_MIN_RELEVANT = 30
+#: ... in at least this fraction of the periods.
+AUTO_PERIOD_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,10 @@ class Interval:
     low: np.ndarray
     high: np.ndarray
 
+    def median_width(self) -> float:
+        widths = (self.high - self.low)[~np.isnan(self.value)]
+        return float(np.median(widths)) if len(widths) else math.nan
+
 
 @dataclass(frozen=True)
 class TimeSeries:
@@ -38,14 +50,24 @@ class TimeSeries:
     freq: str
     posts: np.ndarray
     relevant: np.ndarray
+    #: True where a period has fewer relevant posts than the minimum: no share or mean is drawn there.
+    hidden: np.ndarray
     sentiment: Interval
     sentiment_smooth: np.ndarray
+    #: Stance shares as the report states them (corrected when a confusion matrix is stored).
     stances: dict[str, Interval]
+    #: The shares of posts as the classifier labelled them, with Wilson intervals.
+    stances_raw: dict[str, Interval]
     shares_corrected: bool
-    aspects: dict[str, np.ndarray]
+    aspects: dict[str, Interval]
     safety_concern: Interval
-    #: The counted shares with Wilson intervals, shown beside the corrected ones (same gaps).
-    raw_stances: dict[str, Interval] = field(default_factory=dict)
+
+    def wide_intervals(self, limit: float = 0.4) -> float | None:
+        """The median width of the drawn stance intervals when it exceeds ``limit``, else None."""
+        widths = [self.stances[s].median_width() for s in STANCES]
+        widths = [w for w in widths if not math.isnan(w)]
+        width = float(np.median(widths)) if widths else math.nan
+        return width if width > limit else None
 
 
 @dataclass(frozen=True)
@@ -58,8 +80,10 @@ class GroupSummary:
     stances: dict[str, Share]
     sentiment: tuple[float, float, float]
     safety_concern: tuple[float, float, float]
-    #: The counted shares with Wilson intervals, shown beside the corrected ``stances``.
-    raw_stances: dict[str, Share] = field(default_factory=dict)
+    #: Shares as classified (uncorrected), for showing beside ``stances``.
+    raw: dict[str, Share] | None = None
+    #: Relevant posts with a sentiment score (languages without a scorer have none).
+    sentiment_n: int = 0
 
 
 def mean_interval(n: float, total: float, squares: float) -> tuple[float, float, float]:
@@ -88,19 +112,32 @@ def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEst
     relevant = int(counts.get("relevant", 0))
     nan3 = (math.nan, math.nan, math.nan)
     enough = relevant >= min_posts
-    missing = {s: Share(math.nan, math.nan, math.nan, False) for s in STANCES}
-    stances = estimator.estimate(stance_counts(counts)) if enough else missing
+    hidden = {s: Share(math.nan, math.nan, math.nan, False) for s in STANCES}
     sentiment = mean_interval(counts.get("sentiment_n", 0), counts.get("sentiment_sum", 0),
                               counts.get("sentiment_sq", 0))
     return GroupSummary(
         label=label,
         posts=int(counts.get("posts", 0)),
         relevant=relevant,
-        stances=stances,
+        stances=estimator.estimate(stance_counts(counts)) if enough else hidden,
+        raw=raw_shares(stance_counts(counts)) if enough else hidden,
         sentiment=sentiment if counts.get("sentiment_n", 0) >= min_posts else nan3,
         safety_concern=proportion(counts.get("safety_concern", 0), relevant) if enough else nan3,
-        raw_stances=raw_shares(stance_counts(counts)) if enough else missing,
+        sentiment_n=int(counts.get("sentiment_n", 0)),
     )
+
+
+def choose_freq(cube: Cube, first: date, last: date, min_relevant: int = AUTO_MIN_RELEVANT,
+                share: float = AUTO_PERIOD_SHARE) -> str:
+    """The shortest period length (day, week, month) whose periods between ``first`` and ``last`` hold at least
+    ``min_relevant`` relevant posts in ``share`` of the periods; month when none does."""
+    for freq in FREQUENCIES[:-1]:
+        starts = buckets_between(first, last, freq)
+        per_bucket = cube.rolled_up("bucket", freq)
+        enough = [per_bucket.get(s, {}).get("relevant", 0) >= min_relevant for s in starts]
+        if len(starts) > 1 and sum(enough) >= share * len(starts):
+            return freq
+    return FREQUENCIES[-1]
 
 
 def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator: ShareEstimator,
@@ -113,24 +150,33 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
         return np.array([per_bucket.get(s, {}).get(name, 0.0) for s in starts], dtype=float)
 
     relevant = column("relevant")
-    enough = relevant >= max(min_posts, 1)
-    aspects = {a: np.where(enough, column(f"aspect_{a}") / np.maximum(relevant, 1), np.nan) for a in ASPECTS}
+    hidden = relevant < max(min_posts, 1)
+    sentiment_n = column("sentiment_n")
+    smooth = _rolling_mean(column("sentiment_sum"), sentiment_n, SMOOTHING_WINDOW[freq], min_posts)
+    # The smoothed line never runs through a period whose own mean is hidden for having too few posts.
+    smooth[hidden | (sentiment_n < min_posts)] = np.nan
     return TimeSeries(
         starts=starts,
         freq=freq,
         posts=column("posts"),
         relevant=relevant,
+        hidden=hidden,
         sentiment=_interval([g.sentiment for g in groups]),
-        sentiment_smooth=_rolling_mean(column("sentiment_sum"), column("sentiment_n"),
-                                       SMOOTHING_WINDOW[freq], min_posts),
+        sentiment_smooth=smooth,
         stances={s: _interval([(g.stances[s].share, g.stances[s].low, g.stances[s].high) for g in groups])
                  for s in STANCES},
+        stances_raw={s: _interval([(g.raw[s].share, g.raw[s].low, g.raw[s].high) for g in groups])
+                     for s in STANCES},
         shares_corrected=estimator.corrects,
-        aspects=aspects,
-        safety_concern=_interval([g.safety_concern for g in groups]),
-        raw_stances={s: _interval([(g.raw_stances[s].share, g.raw_stances[s].low, g.raw_stances[s].high)
-                                   for g in groups]) for s in STANCES},
+        aspects={a: _proportions(column(f"aspect_{a}"), relevant, hidden) for a in ASPECTS},
+        safety_concern=_proportions(column("safety_concern"), relevant, hidden),
     )
+
+
+def _proportions(k: np.ndarray, n: np.ndarray, hidden: np.ndarray) -> Interval:
+    """Shares k/n with Wilson intervals, NaN where ``hidden``."""
+    triples = [(math.nan,) * 3 if h else proportion(a, b) for a, b, h in zip(k, n, hidden)]
+    return _interval(triples)
 
 
 def _interval(triples: list[tuple[float, float, float]]) -> Interval:

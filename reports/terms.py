@@ -82,7 +82,7 @@ def distinctive_terms(counts: dict[str, Counter]) -> dict[str, list[tuple[str, f
                     continue  # a term that is (nearly) every token of a side has no odds to compare
                 delta = (math.log((y_group + prior) / other_group) - math.log((y_rest + prior) / other_rest))
                 z = delta / math.sqrt(1 / (y_group + prior) + 1 / (y_rest + prior))
-                if z > 0:
+                if z > 1e-9:  # a term used alike by every side scores 0 up to rounding: not distinctive
                     scored.append((term, z))
         result[group] = sorted(scored, key=lambda item: (-item[1], item[0]))
     return result

@@ -35,9 +35,9 @@ def test_run_twice_builds_everything_once(configured, db_url, capsys):
     assert code == 0, err
     posts, classified = counts(db_url)
     assert posts >= 600 and classified == posts
-    pdfs = list((configured / "reports").glob("*.pdf"))
+    pdfs = list((configured / "stance-reports").glob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].stat().st_size > 10_000
-    assert list((configured / "reports").glob("*.png"))
+    assert list((configured / "stance-reports").glob("*.png"))
 
     code, out, err = stance(capsys, "run")
     assert code == 0, err
@@ -106,7 +106,7 @@ def test_config_errors_name_file_key_and_expectation(workdir, capsys):
     (workdir / "stance.toml").write_text('[report]\nfreq = "year"\n')
     code, _, err = stance(capsys, "status")
     assert code == 1
-    assert "stance.toml: [report] freq: expected one of day, week, month, got 'year'" in err
+    assert "stance.toml: [report] freq: expected one of auto, day, week, month, got 'year'" in err
     (workdir / "stance.toml").write_text("[report\n")
     code, _, err = stance(capsys, "status")
     assert code == 1 and "stance.toml: invalid TOML" in err and len(err.strip().splitlines()) == 1
@@ -130,4 +130,4 @@ def test_predict_adds_the_documented_columns(workdir, capsys):
     assert rows[2]["sentiment"] is None and rows[2]["relevant"] is False
     assert rows[0]["n"] == "1"
     code, _, err = stance(capsys, "predict", "in.csv", "--out", "o.csv")
-    assert code == 1 and "column 'text' is missing" in err
+    assert code == 1 and "in.csv:1: header: expected a 'text' column" in err and "--map text=COLUMN" in err

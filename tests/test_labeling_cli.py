@@ -143,7 +143,7 @@ def test_spreadsheet_round_trip_and_agreement_from_the_command_line(configured, 
     for _ in range(2):  # importing twice replaces, never duplicates
         code, out, err = label(capsys, monkeypatch, "", "--import", "batch.csv")
         assert code == 0
-        assert "stored 4 labels by tester, 1 rows rejected" in out
+        assert "stored 4 labels by tester, 1 row rejected" in out
         assert err.strip() == "batch.csv:5: stance: expected one of pro_open, pro_closed, neutral, got 'pro-open'"
     assert in_db(db_url, select(func.count(HumanLabel.id))) == [(4,)]
 
@@ -157,4 +157,5 @@ def test_spreadsheet_round_trip_and_agreement_from_the_command_line(configured, 
     assert "second vs tester: 4 shared posts" in out and re.search(r"stance\s+│\s+1\.000\s+│\s+100%", out)
 
     code, _, err = stance(capsys, "label", "--export", "a.csv", "--agreement")
-    assert code == 1 and err.strip() == "error: use one of --export, --import and --agreement at a time"
+    assert code == 2 and err.strip() == ("error: stance label: use one of --export, --import and --agreement at "
+                                         "a time (see 'stance label --help')")

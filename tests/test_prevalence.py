@@ -151,3 +151,40 @@ def test_smoothed_confusion_steadies_thin_rows_only():
     assert rows[0] == [515, 0, 515] and rows[2] == [0, 0, 1030]  # thick rows keep their rates
     assert rows[1] == [1, 28, 4]  # 3 real posts: the prior's 90% recall dominates
     assert smoothed_confusion(real, [[0, 0, 0]] * 3, strength=3)[1] == [2, 2, 2]  # no prior: spread evenly
+
+
+# The English matrix the August 2025 report was corrected with (rows true, columns decided).
+EN_MATRIX = [[401, 30, 295], [15, 36, 20], [250, 29, 667]]
+
+
+@pytest.mark.parametrize("counts, stance, at_least", [
+    # 16 of 81 decided pro_open: the error rates alone explain them, so the point is 0, yet a true share of
+    # 20 % would give such counts often enough; the old bootstrap interval stopped at about 7 %.
+    ({"pro_open": 16, "pro_closed": 8, "neutral": 57}, "pro_open", 0.2),
+    # No post decided pro_closed out of 17: with a pro_closed recall of 51 % that is quite possible at a true
+    # share of 15 %; the old interval was [0, 0].
+    ({"pro_open": 7, "pro_closed": 0, "neutral": 10}, "pro_closed", 0.15),
+    # 5 of 27 decided neutral, fewer than the matrix expects even from pro_open posts alone: neutral sits
+    # at 0, and the old interval was [0, 0] again.
+    ({"pro_open": 18, "pro_closed": 4, "neutral": 5}, "neutral", 0.15),
+])
+def test_a_share_at_zero_keeps_an_interval_that_admits_what_the_counts_do_not_rule_out(counts, stance, at_least):
+    estimate = corrected_shares(counts, EN_MATRIX)[stance]
+    assert estimate.share < 0.05 and estimate.low == 0.0
+    assert estimate.high >= at_least
+
+
+def test_intervals_cover_small_true_shares_that_often_show_zero_posts():
+    """A pro_closed share of 5 % among 30 posts is often decided zero times; the interval must still cover
+    it (the bootstrap around a zero count covered it in under 80 % of the periods)."""
+    rates = np.array(EN_MATRIX, dtype=float)
+    rates /= rates.sum(axis=1, keepdims=True)
+    truth = np.array([0.75, 0.05, 0.20])
+    rng = np.random.default_rng(11)
+    covered = np.zeros(3)
+    repetitions = 150
+    for seed in range(repetitions):
+        decided = rng.multinomial(30, truth @ rates)
+        estimates = corrected_shares(dict(zip(STANCES, decided.tolist())), EN_MATRIX, n_boot=100, seed=seed)
+        covered += [estimates[s].low <= truth[i] <= estimates[s].high for i, s in enumerate(STANCES)]
+    assert (covered / repetitions >= 0.9).all(), covered / repetitions

@@ -10,14 +10,14 @@ import matplotlib
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from test_reports_helpers import DEMO, TOPIC, add_post, add_version, fill_weeks, make_database, utc
+from test_reports_helpers import DEMO, TOPIC, add_post, add_version, database, fill_weeks, utc  # noqa: F401 (database is a fixture)
 
-from reports import NoModelVersion, ReportRequest, build_report
+from reports import EmptyReport, NoModelVersion, ReportRequest, build_report
 from reports.content import collect
 from reports.style import PAGE_SIZE, PNG_DPI
 from storage.models import Classification
 
-PAGES = 9  # title, key numbers, five charts, representative posts, methods
+PAGES = 10  # title, key numbers, five charts, representative posts, methods, how to read the numbers
 CHARTS = ("stance-shares", "sentiment", "safety-aspects", "languages-sources", "terms")
 MONDAY = date(2025, 7, 7)
 
@@ -30,7 +30,7 @@ def pdf_text(result) -> tuple[int, str]:
 
 def assert_pngs(result) -> None:
     pngs = [f for f in result.files if f.suffix == ".png"]
-    assert [p.name.rsplit("-week-", 1)[-1].rsplit("-empty-", 1)[-1] for p in pngs] == [f"{c}.png" for c in CHARTS]
+    assert [p.name for p in pngs] == [f"{pngs[0].name.rsplit('-stance-shares', 1)[0]}-{c}.png" for c in CHARTS]
     for png in pngs:
         with Image.open(png) as image:
             image.verify()
@@ -39,15 +39,9 @@ def assert_pngs(result) -> None:
             assert image.size == (int(PAGE_SIZE[0] * PNG_DPI), int(PAGE_SIZE[1] * PNG_DPI))
 
 
-@pytest.fixture
-def database(tmp_path):
-    engine, sessions = make_database(tmp_path)
-    yield sessions
-    engine.dispose()
-
-
 def request_for(tmp_path, **kwargs) -> ReportRequest:
-    return ReportRequest(out_dir=tmp_path / "out", topic=TOPIC, **kwargs)
+    """Weekly unless asked otherwise: most tests here are about weeks (``--freq auto`` has its own)."""
+    return ReportRequest(out_dir=tmp_path / "out", topic=TOPIC, **{"freq": "week", **kwargs})
 
 
 def test_full_report_has_every_page_chart_and_key_text(tmp_path, database):
@@ -64,8 +58,9 @@ def test_full_report_has_every_page_chart_and_key_text(tmp_path, database):
     pages, text = pdf_text(result)
     assert pages == PAGES
     for expected in ("OpenAI öffnet Gewichte?", "Key numbers", "Stance shares over time", "Sentiment over time",
-                     "Safety concern and aspects", "German vs English", "What is being said",
-                     "Representative posts", "Methods and coverage", "macro-F1 0.710", "anon-1a2b",
+                     "Safety concern and aspects", "Languages and sources", "What is being said",
+                     "Representative posts", "Methods and coverage", "How to read the numbers", "macro-F1 0.710",
+                     "anon-1a2b",
                      "gpt-oss veröffentlicht", "raw counts, uncorrected"):
         assert expected in text, expected
     assert "SYNTHETIC" not in text
@@ -166,17 +161,22 @@ def test_no_relevant_posts(tmp_path, database):
 
 
 @pytest.mark.parametrize("with_version", [False, True])
-def test_no_posts_at_all(tmp_path, database, with_version):
+def test_no_posts_at_all_writes_nothing_and_says_so(tmp_path, database, with_version):
     if with_version:
         with database.begin() as session:
             add_version(session)
-    with database() as session:
-        result = build_report(session, request_for(tmp_path))
-    assert result.posts == 0 and result.period is None and not result.synthetic
-    pages, text = pdf_text(result)
-    assert pages == PAGES
-    assert "No classified posts match" in text
-    assert_pngs(result)
+    with database() as session, pytest.raises(EmptyReport, match="no classified posts match"):
+        build_report(session, request_for(tmp_path))
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_filters_that_match_nothing_write_nothing(tmp_path, database):
+    with database.begin() as session:
+        version = add_version(session)
+        fill_weeks(session, version, MONDAY, weeks=2, per_week=8, lang="de")
+    with database() as session, pytest.raises(EmptyReport, match="language fr; source rss"):
+        build_report(session, request_for(tmp_path, langs=("fr",), sources=("rss",)))
+    assert not list((tmp_path / "out").glob("*"))
 
 
 def test_requested_period_is_compared_with_the_one_before(tmp_path, database):

@@ -170,4 +170,4 @@ def test_stream_command_uses_the_configured_jetstream_url(jetstream, workdir, ca
     code, out, _ = stance(capsys, "status", "--json")
     assert json.loads(out)["by_source"] == {"bluesky": 3}
     code, _, err = stance(capsys, "stream", "--source", "mastodon")
-    assert code == 1 and "bluesky only" in err
+    assert code == 2 and "bluesky only" in err  # a usage error

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from monitor import jobs
-from monitor.cli.common import console, out, settings
-from monitor.labeling import loop as labeling
-from monitor.labeling import spreadsheet as labeling_csv
+from monitor.cli.common import console, out, settings, usage_error
 from monitor.errors import MonitorError
+from reports.wording import plural
 
 
 def register(app: typer.Typer) -> None:
@@ -43,8 +40,12 @@ def label(
     Example: stance label --annotator anna --limit 50
     """
 
+    from monitor import jobs
+    from monitor.labeling import loop as labeling
+    from monitor.labeling import spreadsheet as labeling_csv
+
     if sum(bool(mode) for mode in (export, import_file, show_agreement)) > 1:
-        raise MonitorError("use one of --export, --import and --agreement at a time")
+        raise usage_error("use one of --export, --import and --agreement at a time")
     name = _annotator(annotator)
     sessions = jobs.open_store(settings())
     if show_agreement:
@@ -56,8 +57,9 @@ def label(
             result = labeling_csv.import_csv(session, import_file, name)
         for error in result.errors:
             console.print(error, markup=False, highlight=False)
-        out.print(f"{import_file}: stored {result.stored} labels by {name}, {len(result.errors)} rows rejected, "
-                  f"{result.blank} left blank", markup=False, highlight=False)
+        out.print(f"{import_file}: stored {plural(result.stored, 'label')} by {name}, "
+                  f"{plural(len(result.errors), 'row')} rejected, {result.blank} left blank",
+                  markup=False, highlight=False)
         if result.errors and not result.stored:
             raise MonitorError(f"{import_file}: no row could be stored")
         return
@@ -66,12 +68,12 @@ def label(
     if export is not None:
         with sessions() as session:
             n = labeling_csv.export_csv(session, name, limit, version_id, export)
-        out.print(f"wrote {n} posts to {export}; fill in the label columns, then "
+        out.print(f"wrote {plural(n, 'post')} to {export}; fill in the label columns, then "
                   f"`stance label --import {export} --annotator {name}`", markup=False, highlight=False)
         return
     summary = labeling.annotate(sessions, name, version_id, _read_key(out),
                                 lambda text: out.print(text, markup=False, highlight=False), limit)
-    out.print(f"labelled {summary.labelled} posts as {name} ({summary.skipped} skipped)"
+    out.print(f"labelled {plural(summary.labelled, 'post')} as {name} ({summary.skipped} skipped)"
               + ("; run again to resume" if summary.quit else ""), markup=False, highlight=False)
 
 
@@ -105,12 +107,16 @@ def _read_key(out):
     return read
 
 
-def _print_agreement(out, results: list[labeling_csv.Agreement]) -> None:
+def _print_agreement(out, results) -> None:
+    from rich.table import Table
+
+    from monitor.labeling import spreadsheet as labeling_csv
+
     if not results:
         raise MonitorError("no post has labels by two annotators yet; nothing to compare")
     for result in results:
         table = Table("field", "Cohen's kappa", "raw agreement",
-                      title=f"{result.first} vs {result.second}: {result.posts} shared posts")
+                      title=f"{result.first} vs {result.second}: {plural(result.posts, 'shared post')}")
         for name in labeling_csv.AGREEMENT_FIELDS:
             kappa, observed = result.kappa[name], result.observed[name]
             table.add_row(name, "n/a (one value only)" if math.isnan(kappa) else f"{kappa:.3f}",

@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Column, Table
 
-from monitor import jobs
-from monitor.cli.common import console, out, settings
-from monitor.errors import MonitorError
+from monitor.cli.common import console, out, settings, steps, usage_error
 
-models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True)
+models_app = typer.Typer(help="List, activate and roll back stance model versions.", no_args_is_help=True,
+                         rich_markup_mode=None)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,20 +39,22 @@ def train(
 
     Example: stance train labelled.csv --label-col stance --out models/my-stance
     """
-    from monitor import model_registry
+    from monitor import jobs, model_registry
 
     if data is not None:
         if not label_col or not out_path:
-            raise MonitorError("training on a file needs --label-col and --out")
-        result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col)
+            raise usage_error("training on a file needs --label-col and --out")
+        with steps("training") as on_step:
+            result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col,
+                                                       on_step=on_step)
         _print_single_label_metrics(result.metrics)
     else:
         current = settings()
         sessions = jobs.open_store(current)
-        with sessions.begin() as session:
+        with sessions.begin() as session, steps("training") as on_step:
             jobs.ensure_active_model(session)
             result = model_registry.train_topic_version(session, current.models_dir, activate, folds,
-                                                        datasets or current.datasets_dir)
+                                                        datasets or current.datasets_dir, on_step=on_step)
         for problem in result.missing:
             console.print(f"warning: {problem}; the model is trained on less data than the shipped one", markup=False)
         _print_topic_metrics(result.metrics)
@@ -63,6 +63,8 @@ def train(
 
 
 def _print_single_label_metrics(metrics: dict) -> None:
+    from rich.table import Table
+
     table = Table("class", "precision", "recall", "f1", "support", title="cross-validated")
     for name in metrics["classes"]:
         row = metrics["cross_validated"][name]
@@ -98,7 +100,9 @@ def models_list() -> None:
 
     Example: stance models list
     """
-    from monitor import model_registry
+    from rich.table import Column, Table
+
+    from monitor import jobs, model_registry
 
     sessions = jobs.open_store(settings())
     with sessions.begin() as session:
@@ -131,7 +135,7 @@ def models_activate(name: str = typer.Argument(..., help="The version name from 
 
     Example: stance models activate stance-20251125-101500-1a2b3c4d
     """
-    from monitor import model_registry
+    from monitor import jobs, model_registry
 
     sessions = jobs.open_store(settings())
     with sessions.begin() as session:
@@ -145,7 +149,7 @@ def models_rollback() -> None:
 
     Example: stance models rollback
     """
-    from monitor import model_registry
+    from monitor import jobs, model_registry
 
     sessions = jobs.open_store(settings())
     with sessions.begin() as session:

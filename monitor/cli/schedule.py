@@ -19,9 +19,8 @@ from typing import Optional
 
 import typer
 
-from monitor import jobs
 from monitor.cli.common import console, out, settings
-from monitor.scheduling.scheduler import Outcome
+from reports.wording import plural
 
 EXIT_CODES = {"ok": 0, "skipped": 0, "partial": 2, "locked": 3, "failed": 4, "stopped": 5}
 
@@ -36,6 +35,7 @@ def register(app: typer.Typer) -> None:
 
 def _runtime(stop: threading.Event):
     """Settings, schedule, alert settings and database, read once here at the edge."""
+    from monitor import jobs
     from monitor.scheduling.alerts import parse_alerts
     from monitor.scheduling.runners import default_runners
     from monitor.scheduling.config import parse_schedule
@@ -54,7 +54,7 @@ def _close(runtime) -> None:
         bind.dispose()
 
 
-def _print(outcome: Outcome) -> None:
+def _print(outcome) -> None:
     line = f"{outcome.job}: {outcome.status} in {outcome.duration_s:.1f} s"
     if outcome.detail:
         line += f": {outcome.detail}"
@@ -80,6 +80,27 @@ def _show_jobs(runtime) -> None:
                   markup=False, highlight=False)
 
 
+def _print_pass(runtime, outcomes) -> None:
+    """What one `schedule --once` pass did: each job run, or that nothing was due, then what comes next."""
+    from storage import scheduling_queries as sq
+
+    for outcome in outcomes:
+        _print(outcome)
+    with runtime.sessions() as session:
+        states = {state.name: state for state in sq.job_states(session)}
+    specs = runtime.schedule.ordered()
+    if not outcomes:
+        out.print(f"nothing was due ({plural(len(specs), 'job')} configured)", markup=False)
+    upcoming = [(spec, states.get(spec.name)) for spec in specs]
+    timed = sorted(((spec, state) for spec, state in upcoming if state and state.next_run_at),
+                   key=lambda pair: sq.as_utc(pair[1].next_run_at))
+    for spec, state in timed[:5]:
+        out.print(f"next: {spec.name} at {_when(state.next_run_at)}", markup=False, highlight=False)
+    followers = [spec.name for spec, _ in upcoming if spec.after and not spec.cron]
+    if followers:
+        out.print(f"then, after the jobs they follow: {', '.join(followers)}", markup=False, highlight=False)
+
+
 def _when(value) -> str:
     from storage.scheduling_queries import as_utc
 
@@ -99,10 +120,11 @@ def schedule(
     once: bool = typer.Option(False, "--once", help="Run what is due now, once, and exit (for cron)."),
     show: bool = typer.Option(False, "--list", help="List the configured jobs and their state, run nothing."),
 ) -> None:
-    """Run the jobs of [schedule] in stance.toml until SIGTERM or Ctrl-C (which finish the current page).
+    """Run the jobs of [schedule.jobs] in stance.toml until SIGTERM or Ctrl-C (which finish the current page).
 
     Every job holds a lease in the database, so several schedulers on one database never run the same job at
-    once. With --once, exits with the code of the worst outcome (see `stance job`).
+    once. With --once, runs what is due now, prints each job's outcome (or that nothing was due) and the
+    next runs, and exits with the code of the worst outcome (see `stance job`).
 
     Example: stance --log-format json schedule
     """
@@ -121,8 +143,7 @@ def schedule(
                 from datetime import datetime, timezone
 
                 outcomes = run_due(runtime, datetime.now(timezone.utc))
-                for outcome in outcomes:
-                    _print(outcome)
+                _print_pass(runtime, outcomes)
                 code = EXIT_CODES[worst(outcomes)]
                 if code:
                     raise typer.Exit(code)
@@ -135,12 +156,19 @@ def schedule(
 
 
 def job(
-    name: Optional[str] = typer.Argument(None, help="A job name from [schedule.jobs] (omit to list them)."),
+    name: Optional[str] = typer.Argument(None, metavar="[NAME]",
+                                         help="A job name from [schedule.jobs] (omit to list them)."),
 ) -> None:
     """Run one configured job once, now, holding its lock; the exit code says how it went.
 
-    Exit codes: 0 ok, 1 configuration error, 2 partial failure (some source, query or webhook failed),
-    3 lock held by another process, 4 failed, 5 stopped by SIGTERM/Ctrl-C after committing its current page.
+    \b
+    Exit codes:
+      0  ok
+      1  configuration error
+      2  partial failure (some source, query or webhook failed)
+      3  lock held by another process
+      4  failed
+      5  stopped by SIGTERM/Ctrl-C after committing its current page
 
     Example: stance job collect-hackernews
     """

@@ -1,8 +1,10 @@
 """Files: JSONL and CSV, in a simple schema or as X API v2 responses (twarc2 output), plus the demo corpus.
 
 Simple schema: ``id``, ``text``, ``created_at`` (required), ``author``, ``lang``, ``url``, ``source``, and
-optionally ``likes``, ``reposts``, ``replies``. A line that cannot be used becomes an ``ItemError`` naming the
-file, line and field; the other lines still land.
+optionally ``likes``, ``reposts``, ``replies``. Other tools' exports are read through a column map
+(``monitor.ingest.columns``: ``--map`` and the 4CAT, minet and twarc2 presets). A line that cannot be used
+becomes an ``ItemError`` naming the file, line and field (and the column it was read from); the other lines
+still land.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
+from monitor.ingest.columns import SIMPLE, ColumnMap, suggest_preset
 from monitor.ingest.normalise import MAX_TEXT_CHARS
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
@@ -40,8 +43,9 @@ class FileCollector:
     name: ClassVar[str] = "file"
     filter_by_keywords: ClassVar[bool] = False
 
-    def __init__(self, paths: list[str]):
+    def __init__(self, paths: list[str], mapping: ColumnMap = SIMPLE):
         self.paths = paths
+        self.mapping = mapping
 
     @classmethod
     def from_settings(
@@ -56,14 +60,8 @@ class FileCollector:
         return list(self.paths)
 
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
-        path = resolve(query)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from None
-        rows = _csv_rows(path, data) if path.suffix.lower() == ".csv" else _jsonl_rows(path, data)
         page = Page(items=[], positions=[])
-        for position, item in rows:
+        for position, item in read_items(resolve(query), self.mapping):
             if isinstance(item, ItemError):
                 page.errors.append(item)
             else:
@@ -78,10 +76,25 @@ class FileCollector:
         kind, payload, extra = raw
         if kind == "x":
             return tweet_to_record(payload, extra)
-        return simple_row_to_record(payload)
+        try:
+            return simple_row_to_record(self.mapping.to_simple(payload), raw=payload)
+        except InvalidRecord as exc:
+            raise InvalidRecord(self.mapping.explain(str(exc))) from None
 
 
-def _jsonl_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
+def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
+    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None)``, ``("x", tweet,
+    users)`` for X API payloads, or an ItemError naming the line. Raises ImportFailed if unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".csv":
+        return _csv_rows(path, data, mapping)
+    return _jsonl_rows(path, data, mapping.is_default or mapping.source == "x")
+
+
+def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(data.splitlines(), start=1):
         position = f"{path.name}:{number}"
         if not line.strip():
@@ -102,33 +115,30 @@ def _jsonl_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
         if not isinstance(obj, dict):
             yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", text)
             continue
-        yield from _expand(position, obj, text)
+        yield from _expand(position, obj, detect_x)
 
 
-def _expand(position: str, obj: dict[str, Any], text: str) -> Iterator[tuple[str, Any]]:
-    """An X API page holds many tweets; everything else is one row."""
+def _expand(position: str, obj: dict[str, Any], detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+    """An X API page holds many tweets; everything else is one row (a bare tweet object is recognised
+    unless a column map says how to read the rows)."""
     if isinstance(obj.get("data"), list):
         users = users_by_id(obj.get("includes"))
         for tweet in obj["data"]:
             yield position, ("x", tweet, users)
     elif isinstance(obj.get("data"), dict):
         yield position, ("x", obj["data"], users_by_id(obj.get("includes")))
-    elif "author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj:
+    elif detect_x and ("author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj):
         yield position, ("x", obj, None)
     else:
         yield position, ("simple", obj, None)
 
 
-def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
+def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
     # surrogateescape keeps undecodable bytes visible so that only the rows holding them are rejected.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or "text" not in reader.fieldnames:
-        found = ", ".join(reader.fieldnames or []) or "nothing"
-        yield (
-            f"{path.name}:1",
-            ItemError(f"{path.name}:1", f"header: expected a 'text' column, found {found}"),
-        )
+    if not reader.fieldnames or mapping.missing_header(reader.fieldnames):
+        yield f"{path.name}:1", ItemError(f"{path.name}:1", _header_problem(reader.fieldnames or [], mapping))
         return
     while True:
         try:
@@ -149,11 +159,21 @@ def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[str, Any]]:
             yield position, ("simple", row, None)
 
 
+def _header_problem(header: list[str], mapping: ColumnMap) -> str:
+    found = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "") or "nothing"
+    problem = f"header: expected a {mapping.column('text')!r} column ({mapping.name}), found {found}"
+    preset = suggest_preset(header) if mapping.is_default else None
+    if preset:
+        return f"{problem}; this looks like a {preset} export: use --preset {preset}"
+    return f"{problem}; say which column holds the text with --map text=COLUMN"
+
+
 def _has_surrogates(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
-def simple_row_to_record(row: Mapping[str, Any]) -> PostRecord:
+def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None = None) -> PostRecord:
+    """A row of the simple schema as a record; ``raw`` is the row as the file had it (default ``row``)."""
     row_id = row.get("id")
     if row_id is None or str(row_id).strip() == "":
         raise InvalidRecord("id: missing")
@@ -192,5 +212,5 @@ def simple_row_to_record(row: Mapping[str, Any]) -> PostRecord:
         url=url,
         lang_hint=(row.get("lang") or None),
         metrics=metrics,
-        raw=dict(row),
+        raw=dict(row if raw is None else raw),
     )

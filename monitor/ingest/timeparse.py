@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+_UNIX = re.compile(r"^\d+(\.\d+)?$")
+
 
 def parse_timestamp(value: object) -> datetime:
-    """ISO 8601 (``Z`` or offset), RFC 2822 (feeds, X v1) or Unix seconds; naive times are taken as UTC.
+    """ISO 8601 (``Z`` or offset), RFC 2822 (feeds, X v1) or Unix seconds (with decimals); naive times are UTC.
 
     Raises ValueError with the offending value.
     """
@@ -23,8 +26,8 @@ def parse_timestamp(value: object) -> datetime:
             try:
                 moment = parsedate_to_datetime(text)
             except (TypeError, ValueError, IndexError):
-                if text.isdigit():
-                    moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
+                if _UNIX.match(text):  # Unix seconds, e.g. 4CAT's and minet's timestamp columns
+                    moment = datetime.fromtimestamp(float(text), tz=timezone.utc)
                 else:
                     raise ValueError(f"unparseable date {value!r}") from None
     else:

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import MonitorError
 from monitor.labeling.loop import Label, choose_posts, save_label
+from monitor.tables import neutralise_formula
 from storage.models import ASPECTS, SENTIMENTS, STANCES, HumanLabel, Post
 from storage.queries import utcnow
 
 POST_COLUMNS = ("post_id", "source", "created", "lang", "text")
 LABEL_COLUMNS = ("relevant", "stance", "sentiment", "aspects", "safety_concern")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "ja", "j", "x"}, {"false", "no", "n", "0", "nein"}
-# Spreadsheets run cells starting with these as formulas; posts are untrusted text (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_csv(session: Session, annotator: str, limit: int, model_version_id: int, path: Path) -> int:
@@ -38,8 +37,8 @@ def export_csv(session: Session, annotator: str, limit: int, model_version_id: i
             writer = csv.writer(handle)
             writer.writerow(POST_COLUMNS + LABEL_COLUMNS)
             for c in candidates:
-                text = "'" + c.text if c.text.startswith(_FORMULA_START) else c.text
-                writer.writerow([c.post_id, c.source, f"{c.created_at:%Y-%m-%d}", c.lang or "", text]
+                writer.writerow([c.post_id, c.source, f"{c.created_at:%Y-%m-%d}", c.lang or "",
+                                 neutralise_formula(c.text)]
                                 + [""] * len(LABEL_COLUMNS))
     except OSError as exc:
         raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None

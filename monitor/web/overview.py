@@ -207,11 +207,11 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
         volume=Volume(_ints(series.posts) if series else [], _ints(series.relevant) if series else []),
         shares=Shares(bool(series and series.shares_corrected), content.share_note,
                       {s: _band(series.stances[s]) if series else _band(None) for s in STANCES},
-                      {s: _band(series.raw_stances[s]) if series else _band(None) for s in STANCES}),
+                      {s: _band(series.stances_raw[s]) if series else _band(None) for s in STANCES}),
         sentiment=Sentiment(_band(series.sentiment if series else None),
                             _numbers(series.sentiment_smooth) if series else []),
         aspects=Aspects(_band(series.safety_concern if series else None),
-                        {a: _numbers(series.aspects[a]) if series else [] for a in ASPECTS}),
+                        {a: _numbers(series.aspects[a].value) if series else [] for a in ASPECTS}),
         markers=[Marker(m.day, m.tag, m.label, m.kind) for m in content.markers],
         total=_group(content.total, ""),
         languages=[_group(g, _LANGUAGE_CODES.get(g.label, g.label)) for g in content.languages],
@@ -247,7 +247,7 @@ def _estimate(triple) -> Estimate:
 def _group(summary: GroupSummary, key: str) -> Group:
     return Group(key, summary.label, summary.posts, summary.relevant,
                  {s: _estimate(summary.stances[s]) for s in STANCES},
-                 {s: _estimate(summary.raw_stances[s]) for s in STANCES if s in summary.raw_stances},
+                 {s: _estimate(summary.raw[s]) for s in STANCES if summary.raw and s in summary.raw},
                  _estimate(summary.sentiment), _estimate(summary.safety_concern))
 
 

@@ -1,0 +1,169 @@
+"""Files in and out: ``stance import``, ``stance predict``, ``stance export`` and ``stance purge``.
+
+``register(app)`` adds the four commands. ``import`` and ``predict`` read the same inputs (the simple schema,
+X API v2 / twarc2 JSONL, and other tools' CSV exports through ``--preset`` or ``--map``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from monitor.cli.common import console, out, parse_date, parse_list, progress, settings
+from monitor.errors import MonitorError
+from reports.wording import plural
+
+MAP_HELP = ("Where our fields are in your file, as FIELD=COLUMN pairs: text=body,created_at=timestamp,"
+            "author=user|user_id (first non-empty column wins; a.b reaches into nested JSON). Fields: id, text, "
+            "created_at, author, lang, url, source, likes, reposts, replies, quotes.")
+PRESET_HELP = "Read another tool's CSV export: 4cat, minet (tweets) or twarc2 (twarc2 csv)."
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
+    app.command("predict")(predict)
+    app.command("export")(export)
+    app.command("purge")(purge)
+
+
+def _column_map(preset: Optional[str], spec: Optional[str], source: Optional[str] = None, **columns):
+    from monitor.ingest.columns import MapError, column_map
+
+    try:
+        return column_map(preset, spec, source, **columns)
+    except MapError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--preset" if "preset" in str(exc) else "--map") from None
+
+
+def import_(
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="JSONL or CSV files."),
+    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
+    mapping: Optional[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
+    source: Optional[str] = typer.Option(
+        None, "--source", metavar="NAME", help="The source of rows that name none, e.g. bluesky for a 4CAT Bluesky export "
+                               "(default: file; x with the minet and twarc2 presets)."),
+) -> None:
+    """Import posts from JSONL/CSV files: the simple schema (id, text, created_at, author, lang, url,
+    source, likes, reposts, replies), X API v2 responses as twarc2 writes them, or another tool's export.
+
+    Bad rows are reported by line and written to FILE.rejects.jsonl; good rows land anyway. Exit code 1
+    only when nothing could be read. Importing a file again adds nothing twice.
+
+    \b
+    Examples:
+      stance import tweets.jsonl posts.csv
+      stance import --preset twarc2 tweets.csv
+      stance import --preset 4cat --source bluesky 4cat-export.csv
+      stance import --map text=body,created_at=published,id=guid export.csv
+    """
+    from monitor import jobs
+
+    columns = _column_map(preset, mapping, source)
+    current = settings()
+    with progress() as bar:
+        task = bar.add_task("importing", total=None)
+        results = jobs.import_files(
+            current, files, mapping=columns,
+            on_page=lambda s: bar.update(task, description=f"importing {s.query}", completed=s.fetched),
+        )
+    readable = 0
+    for result in results:
+        s = result.summary
+        readable += s.fetched - s.invalid
+        out.print(f"{result.path}: {s.new} new, {s.already_stored} already stored, {s.rejected} rejected",
+                  markup=False, highlight=False)
+        for error in s.errors[:20]:
+            console.print(f"  {error.position}: {error.reason}", markup=False, highlight=False)
+        if len(s.errors) > 20:
+            console.print(f"  ... and {len(s.errors) - 20} more", markup=False)
+        if result.rejects_path:
+            console.print(f"  rejected rows written to {result.rejects_path}", markup=False)
+    if readable <= 0:
+        raise MonitorError("nothing could be imported: every row was rejected")
+
+
+def predict(
+    input: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL (X API v2 / twarc2 too) or Parquet file."),
+    output: Path = typer.Option(..., "--out", help="Where to write the rows with predictions (csv, jsonl, parquet)."),
+    text_col: Optional[str] = typer.Option(None, "--text-col", help="The column holding the post text (default text)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="A model directory (default: the shipped model)."),
+    lang_col: Optional[str] = typer.Option(
+        None, "--lang-col", help="A column with each row's language code, used where present (else detected)."),
+    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
+    mapping: Optional[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
+) -> None:
+    """Classify a file without storing it; adds lang, relevant, stance, stance_confidence, safety_concern,
+    aspects, sentiment and sentiment_score to each row.
+
+    Reads what `stance import` reads. Rows of X API payloads (twarc2 JSONL) become one row per post with
+    id, created_at, lang, text, likes, reposts, replies, quotes and a handle-free url.
+
+    Example: stance predict posts.csv --out labelled.csv --text-col body
+    """
+    from monitor.predict import predict_file
+
+    columns = _column_map(preset, mapping, text_column=text_col, lang_column=lang_col)
+    with progress() as bar:
+        task = bar.add_task("predicting", total=None)
+        n = predict_file(input, output, model=model, languages=settings().topic.languages, mapping=columns,
+                         on_batch=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"wrote {plural(n, 'row')} to {output}", markup=False)
+
+
+def export(
+    output: Path = typer.Argument(..., metavar="OUTPUT", help="Output file (.csv, .jsonl or .parquet)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the suffix)."),
+    date_from: Optional[str] = typer.Option(None, "--from", help="First day (UTC), YYYY-MM-DD."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Last day (UTC), YYYY-MM-DD."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Comma-separated languages, e.g. de,en."),
+    source: Optional[str] = typer.Option(None, "--source", help="Comma-separated sources, e.g. x,mastodon."),
+    stance: Optional[str] = typer.Option(
+        None, "--stance", help="Comma-separated stances of relevant posts: pro_open, pro_closed, neutral."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="The classifications of this model version (default: the active one)."),
+) -> None:
+    """Export posts with their classifications by one model version.
+
+    Timestamps are UTC with a Z; engagement counts (likes, reposts, replies, quotes) come as stored;
+    aspects are a list in JSONL and Parquet (typed columns) and ';'-separated in CSV. Cells that a
+    spreadsheet would run as a formula are prefixed with an apostrophe in CSV.
+
+    Example: stance export august.parquet --from 2025-08-01 --to 2025-08-31 --lang en --stance pro_open
+    """
+    from monitor import jobs
+    from monitor.status import ExportFilter
+    from monitor.status import export as export_posts
+
+    stances = parse_list(stance)
+    if stances and any(s not in ("pro_open", "pro_closed", "neutral") for s in stances):
+        raise typer.BadParameter(f"expected pro_open, pro_closed and/or neutral, got {stance!r}",
+                                 param_hint="--stance")
+    chosen = ExportFilter(parse_date(date_from, "--from"), parse_date(date_to, "--to"), parse_list(lang),
+                          parse_list(source), stances, model)
+    with jobs.open_store(settings(), read_only=True, must_exist=True)() as session:
+        n = export_posts(session, output, fmt, chosen)
+    out.print(f"wrote {plural(n, 'post')} to {output}", markup=False)
+
+
+def purge(
+    source: str = typer.Option(..., "--source", help="The source the ids belong to, e.g. x."),
+    ids_file: Path = typer.Argument(..., metavar="IDS_FILE",
+                                    help="A file with one source id per line (e.g. from X compliance jobs)."),
+) -> None:
+    """Delete posts by id from every table.
+
+    Example: stance purge --source x deleted_ids.txt
+    """
+    from monitor import jobs
+    from storage.queries import purge_posts
+
+    try:
+        ids = [line.strip() for line in ids_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise MonitorError(f"{ids_file}: cannot read: {exc.strerror}") from None
+    sessions = jobs.open_store(settings())
+    with sessions.begin() as session:
+        n = purge_posts(session, source, ids)
+    out.print(f"deleted {plural(n, 'post')}", markup=False)
