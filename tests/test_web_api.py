@@ -66,7 +66,7 @@ def test_filters_change_the_numbers_and_are_echoed(db_url, corpus):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("freq=hour", "freq: expected one of day, week, month, got 'hour'"),
+    ("freq=hour", "freq: expected one of auto, day, week, month, got 'hour'"),
     ("from=yesterday", "from: expected a date like 2025-08-05, got 'yesterday'"),
     ("from=2025-08-01&to=2025-07-01", "from (2025-08-01) is after to (2025-07-01)"),
     ("model=nope", "model: no model version named 'nope'"),
@@ -221,3 +221,12 @@ def test_new_classifications_are_seen_at_once(db_url, sessions, corpus):
             add_post(session, session.get(ModelVersion, corpus["version"]), utc(MONDAY + timedelta(days=1)))
         after = http.get("/api/volume").json()["volume"]["posts"]
     assert sum(after) == sum(before) + 1
+
+
+def test_auto_frequency_answers_with_the_period_it_chose(db_url, corpus):
+    with client(db_url) as http:
+        answer = http.get("/api/overview?freq=auto").json()
+        default = http.get("/api/overview").json()
+    assert answer["meta"]["filters"]["freq"] == "auto"
+    assert answer["periods"]["freq"] in ("day", "week", "month")
+    assert default["periods"]["freq"] == answer["periods"]["freq"]  # auto is the default, as for reports

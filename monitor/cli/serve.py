@@ -6,7 +6,6 @@ import os
 
 import typer
 
-from monitor import jobs
 from monitor.cli.common import out, settings
 from monitor.errors import MonitorError
 
@@ -34,6 +33,7 @@ def serve(
     """
     import uvicorn
 
+    from monitor import jobs  # heavy (SQLAlchemy, the models): only when the command runs
     from monitor.web import Access, WebOptions, create_app
     from monitor.web.security import is_loopback
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from reports.request import FREQUENCIES
+from reports.request import FREQ_CHOICES
 
 #: Languages, sources and model names are short codes; anything else in them is a typo or an attack.
 _NAME = re.compile(r"^[\w.:-]{1,128}$")
@@ -31,7 +31,7 @@ class NotFound(Exception):
 class Filters:
     date_from: date | None = None
     date_to: date | None = None
-    freq: str = "week"
+    freq: str = "auto"
     langs: tuple[str, ...] | None = None
     sources: tuple[str, ...] | None = None
     #: A model version name, or None for the active version.
@@ -61,15 +61,15 @@ class Filters:
         return urlencode(params)
 
 
-def parse_filters(params: Mapping[str, str | None], default_freq: str = "week") -> Filters:
+def parse_filters(params: Mapping[str, str | None], default_freq: str = "auto") -> Filters:
     """Filters from query parameters; raises BadRequest naming the parameter."""
     date_from = _date(params.get("from"), "from")
     date_to = _date(params.get("to"), "to")
     if date_from and date_to and date_from > date_to:
         raise BadRequest(f"from ({date_from}) is after to ({date_to})")
     freq = (params.get("freq") or default_freq).strip()
-    if freq not in FREQUENCIES:
-        raise BadRequest(f"freq: expected one of {', '.join(FREQUENCIES)}, got {freq!r}")
+    if freq not in FREQ_CHOICES:
+        raise BadRequest(f"freq: expected one of {', '.join(FREQ_CHOICES)}, got {freq!r}")
     model = (params.get("model") or "").strip() or None
     if model is not None and not _NAME.match(model):
         raise BadRequest(f"model: expected a model version name, got {model!r}")

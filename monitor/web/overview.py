@@ -196,14 +196,15 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
     series = content.series
     starts = series.starts if series else []
     first, last = content.period or (None, None)
-    ends = [next_bucket(s, filters.freq) - timedelta(days=1) for s in starts]
+    freq = series.freq if series else filters.freq  # what "auto" chose
+    ends = [next_bucket(s, freq) - timedelta(days=1) for s in starts]
     versions = [ModelRef(v.id, v.name, v.active) for v in content.all_versions]
     model = content.model_version
     return Overview(
         meta=Meta(filters.params(), content.request.topic.title,
                   ModelRef(model.id, model.name, model.active) if model else None, versions,
                   [first, last] if content.period else None, content.synthetic, content.generated_at),
-        periods=Periods(filters.freq, list(starts), [max(s, first) for s in starts], [min(e, last) for e in ends]),
+        periods=Periods(freq, list(starts), [max(s, first) for s in starts], [min(e, last) for e in ends]),
         volume=Volume(_ints(series.posts) if series else [], _ints(series.relevant) if series else []),
         shares=Shares(bool(series and series.shares_corrected), content.share_note,
                       {s: _band(series.stances[s]) if series else _band(None) for s in STANCES},
