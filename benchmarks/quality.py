@@ -242,24 +242,25 @@ def speed(data_dir: Path, n: int = 3000) -> list[str]:
 
 
 def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int = 0) -> list[str]:
-    """Stance shares among relevant held-out real posts, resampled at known true shares: the error of counting
-    decided labels against the correction by the shipped confusion matrix (measured out of fold on training
-    data, so the correction is judged on posts it was not estimated from)."""
+    """Stance shares among held-out real posts the model decides relevant (an off-topic one counting as
+    neutral, as in reports), resampled at known true shares: the error of counting decided labels against the
+    correction by the shipped confusion matrix (measured out of fold on training data, so the correction is
+    judged on posts it was not estimated from)."""
     from classifiers import artefacts
     from classifiers.prevalence import corrected_shares
 
     data = load_training_data(data_dir)
-    examples = [x for x in data.held_out if x["relevant"]]
-    if not examples:
+    if not data.held_out:
         return ["prevalence: skipped, " + "; ".join(data.missing)]
     _, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
     confusion = metadata["metrics"]["stance_confusion"]
-    labels = load_post_classifier().classify([x["text"] for x in examples], [x["lang"] for x in examples])
-    gold = np.array([STANCES.index(x["stance"]) for x in examples])
-    decided = np.array([STANCES.index(y.stance) for y in labels])
+    labels = load_post_classifier().classify([x["text"] for x in data.held_out], [x["lang"] for x in data.held_out])
+    kept = [(x, y) for x, y in zip(data.held_out, labels) if y.relevant]
+    gold = np.array([STANCES.index(x["stance"] if x["relevant"] else "neutral") for x, _ in kept])
+    decided = np.array([STANCES.index(y.stance) for _, y in kept])
     pools = [np.flatnonzero(gold == k) for k in range(3)]
     rng = np.random.default_rng(seed)
-    lines = [f"Stance shares among relevant held-out real posts ({len(examples)}; per true stance "
+    lines = [f"Stance shares among held-out real posts decided relevant ({len(kept)}; per true stance "
              f"{[len(p) for p in pools]}), {n_sets} samples of {n_sample} per row, drawn with replacement; "
              "mean absolute error of the three shares, in points",
              f"  correction matrix (training, out of fold, rows true): {confusion}",

@@ -226,13 +226,17 @@ def evaluate_by_slice(examples: Sequence[dict], labels: dict[str, np.ndarray]) -
 
 def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], langs: Sequence[str] = ("de", "en"),
                      min_row: int = 10) -> dict:
-    """The stance confusion among relevant posts (rows true, columns decided, STANCES order): ``all`` over real
-    posts, ``all_sources`` with the seed posts too, and ``by_lang`` over real posts per language where every
-    true stance has ``min_row`` real examples."""
-    relevant = np.array([bool(x["relevant"]) for x in examples])
+    """The stance confusion that prevalence correction inverts (rows true, columns decided, STANCES order).
+
+    Reports count the stances of the posts the model *decided* relevant, so the matrix is measured on the same
+    population: decided-relevant posts, with the true stance of an off-topic one counted as neutral (what the
+    report's neutral share then also holds). ``all`` is over real posts, ``all_sources`` with the seed posts
+    too, and ``by_lang`` over real posts per language where every true stance has ``min_row`` real examples.
+    """
+    relevant = np.asarray(labels["relevant"], dtype=bool)
     real = np.array([x["source"] in REAL_SOURCES for x in examples])
-    gold = np.array([x["stance"] for x in examples])
-    decided = np.where(labels["relevant"], labels["stance"], "neutral")
+    gold = np.array([x["stance"] if x["relevant"] else "neutral" for x in examples])
+    decided = np.asarray(labels["stance"])
     lang = np.array([x.get("lang") or "en" for x in examples])
 
     def matrix(mask):

@@ -145,13 +145,19 @@ def test_stance_offsets_find_a_rare_class():
     assert (decided == np.array([x["stance"] for x in examples])).all()
 
 
-def test_stance_confusion_counts_real_relevant_posts_only():
+def test_stance_confusion_counts_the_real_posts_decided_relevant():
     examples = [{"relevant": True, "stance": s, "source": src, "lang": "en"}
                 for s in STANCES for src in ("web", "seed") for _ in range(10)]
-    examples.append({"relevant": False, "stance": "neutral", "source": "web", "lang": "en"})
-    labels = {"relevant": np.ones(len(examples), bool), "stance": np.array(["neutral"] * len(examples))}
+    examples.append({"relevant": False, "stance": "neutral", "source": "web", "lang": "en"})  # decided relevant
+    examples.append({"relevant": True, "stance": "pro_open", "source": "web", "lang": "en"})  # decided off-topic
+    decided_relevant = np.ones(len(examples), bool)
+    decided_relevant[-1] = False
+    labels = {"relevant": decided_relevant,
+              "stance": np.where(decided_relevant, "pro_open", "neutral")}
     confusion = stance_confusion(examples, labels)
-    assert confusion["all"] == [[0, 0, 10], [0, 0, 10], [0, 0, 10]]
+    # Real posts only; the off-topic post the model let through counts as a true neutral called pro_open.
+    assert confusion["all"] == [[10, 0, 0], [10, 0, 0], [11, 0, 0]]
+    assert confusion["all_sources"] == [[20, 0, 0], [20, 0, 0], [21, 0, 0]]
     assert confusion["by_lang"] == {"en": confusion["all"]}
 
 
