@@ -30,6 +30,10 @@ class SourceSettings:
     base_url: str | None = None
     query: str | None = None
     max_posts_per_run: int | None = None
+    #: ``keyword_filter``: drop posts mentioning none of the topic's keywords; None keeps the collector's default.
+    keyword_filter: bool | None = None
+    #: ``retention_days``: posts older than this are deleted by ``stance expire``; None uses ``[retention] days``.
+    retention_days: int | None = None
     #: Source-specific keys (instances, subreddits, feeds, paths, ...), validated by the collector.
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -56,11 +60,26 @@ class Settings:
     datasets_dir: Path = Path("../shared/datasets")
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
+    #: Sources whose posts are stored without any author (not even a pseudonym): reports stay aggregate.
+    aggregate_only: tuple[str, ...] = ("x",)
+    #: Replace @mentions in stored text with ``@user``.
+    mask_mentions: bool = False
+    #: ``[retention] days``: default age after which ``stance expire`` deletes posts (None: keep forever).
+    retention_days: int | None = None
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
 
     def enabled_sources(self) -> list[SourceSettings]:
         return [s for s in self.sources.values() if s.enabled]
+
+    def keyword_filters(self) -> dict[str, bool]:
+        """Source name -> keyword filter on or off, for the sources whose configuration says so."""
+        return {s.name: s.keyword_filter for s in self.sources.values() if s.keyword_filter is not None}
+
+    def retention(self) -> dict[str, int]:
+        """Source name -> days posts are kept, for every source with a retention period."""
+        days = {name: s.retention_days or self.retention_days for name, s in self.sources.items()}
+        return {name: d for name, d in days.items() if d}
 
 
 def default_config_text() -> str:
@@ -169,6 +188,9 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         datasets_dir=Path(models.get("datasets_dir", str, "../shared/datasets", "a directory path")),
         pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
         pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
+        aggregate_only=privacy.str_list("aggregate_only", ("x",)),
+        mask_mentions=privacy.get("mask_mentions", bool, False, "true or false"),
+        retention_days=_Reader(data.get("retention", {}), "retention", file).positive_int("days", None),
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
     )
@@ -199,7 +221,7 @@ def _topic(reader: _Reader) -> Topic:
 
 
 def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
-    known = {"enabled", "base_url", "query", "max_posts_per_run"}
+    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days"}
     base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
         "base_url", str, None, "a URL string"
     )
@@ -209,5 +231,7 @@ def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSet
         base_url=base_url,
         query=reader.get("query", str, None, "a string"),
         max_posts_per_run=reader.positive_int("max_posts_per_run", None),
+        keyword_filter=reader.get("keyword_filter", bool, None, "true or false"),
+        retention_days=reader.positive_int("retention_days", None),
         options={k: v for k, v in reader.data.items() if k not in known},
     )

@@ -82,6 +82,9 @@ def ingest_context(settings: Settings) -> IngestContext:
         pseudonymise_authors=settings.pseudonymise_authors,
         pseudonymise_raw=settings.pseudonymise_raw,
         keywords=settings.topic.keywords,
+        keyword_filters=settings.keyword_filters(),
+        aggregate_only=settings.aggregate_only,
+        mask_mentions=settings.mask_mentions,
     )
 
 

@@ -69,6 +69,8 @@ class CollectionRun(Base):
     fetched: Mapped[int] = mapped_column(default=0)
     new: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
+    #: Posts the source's keyword filter dropped (``[sources.NAME] keyword_filter``).
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
     #: What the platform says the query matches (X's counts endpoint), so gaps are visible.
     counted: Mapped[Optional[int]]
     status: Mapped[str] = mapped_column(String(16), default="running")
@@ -163,3 +165,24 @@ class HumanLabel(Base):
     sentiment: Mapped[Optional[str]] = mapped_column(String(16))
     aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
     safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+
+class DeletionLog(Base):
+    """One deletion (purge, platform compliance, expiry): what, when, why and how many; never the deleted text.
+
+    ``not_found`` lists the requested ids that were not stored (deleted before, or never collected).
+    """
+
+    __tablename__ = "deletion_log"
+    __table_args__ = (Index("ix_deletion_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    #: purge, x-compliance, bluesky-delete, bluesky-account, reddit-recheck, expire.
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    job: Mapped[Optional[str]] = mapped_column(String(128))
+    source: Mapped[Optional[str]] = mapped_column(String(32))
+    requested: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[int] = mapped_column(default=0)
+    not_found: Mapped[list[str]] = mapped_column(JSON, default=list)

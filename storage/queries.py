@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,20 +50,6 @@ def insert_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
 
 def count_posts(session: Session) -> int:
     return session.scalar(select(func.count(Post.id))) or 0
-
-
-def purge_posts(session: Session, source: str, source_ids: Iterable[str]) -> int:
-    """Delete posts (and, by cascade, their classifications and labels) by source id."""
-    ids = list(source_ids)
-    deleted = 0
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        post_ids = select(Post.id).where(Post.source == source, Post.source_id.in_(chunk))
-        for model in (Classification, HumanLabel, PostEmbedding):
-            session.execute(delete(model).where(model.post_id.in_(post_ids)))
-        result = session.execute(delete(Post).where(Post.source == source, Post.source_id.in_(chunk)))
-        deleted += result.rowcount or 0
-    return deleted
 
 
 # --- cursors and runs --------------------------------------------------------------------------------

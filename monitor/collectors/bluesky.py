@@ -30,7 +30,7 @@ POST_COLLECTION = "app.bsky.feed.post"
 
 class BlueskyCollector:
     name: ClassVar[str] = "bluesky"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -34,7 +34,7 @@ KINDS = ("search", "comments")
 
 class RedditCollector:
     name: ClassVar[str] = "reddit"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,

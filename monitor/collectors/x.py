@@ -35,7 +35,7 @@ USER_FIELDS = ["username", "name"]
 
 class XCollector:
     name: ClassVar[str] = "x"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,

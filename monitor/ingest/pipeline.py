@@ -8,8 +8,8 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -20,7 +20,7 @@ from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
 from monitor.ingest.normalise import matches_keywords, record_to_row
-from monitor.ingest.privacy import pseudonymise, scrub_raw
+from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
 from monitor.ingest.records import InvalidRecord, PostRecord
 from storage import queries
 from storage.models import CollectionRun
@@ -38,6 +38,14 @@ class IngestContext:
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
     keywords: tuple[str, ...] = ()
+    #: Source name -> keyword filter on/off from the configuration; sources not named use the collector's default.
+    keyword_filters: Mapping[str, bool] = field(default_factory=dict)
+    #: Sources stored without any author (not even a pseudonym).
+    aggregate_only: tuple[str, ...] = ()
+    mask_mentions: bool = False
+
+    def filters_keywords(self, collector: Collector) -> bool:
+        return self.keyword_filters.get(collector.name, collector.filter_by_keywords)
 
 
 @dataclass
@@ -77,10 +85,17 @@ def ingest(session: Session, records: Iterable[PostRecord], context: IngestConte
         detected = context.detector.detect(record.text)
         author = record.author
         raw = record.raw
-        if context.pseudonymise_authors:
-            author = pseudonymise(author, record.source, context.salt)
-        if context.pseudonymise_raw and raw is not None:
-            raw = scrub_raw(raw, record.source, context.salt)
+        if context.mask_mentions:
+            record = replace(record, text=mask_mentions(record.text))
+        if record.source in context.aggregate_only:
+            author = None
+            raw = strip_people(raw, context.mask_mentions) if raw is not None else None
+        else:
+            if context.pseudonymise_authors:
+                author = pseudonymise(author, record.source, context.salt)
+            if context.pseudonymise_raw and raw is not None:
+                raw = scrub_raw(raw, record.source, context.salt)
+            raw = clean_strings(raw, context.mask_mentions) if raw is not None else None
         rows.append(
             record_to_row(
                 record,
@@ -134,7 +149,7 @@ def collect_query(
 
 
 def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
-    records = []
+    records, skipped_before = [], summary.skipped
     positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
     for raw, position in zip(page.items, positions):
         try:
@@ -147,7 +162,7 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
             summary.invalid += 1
             summary.errors.append(ItemError(position, f"unexpected payload: {type(exc).__name__}: {exc}"))
             continue
-        if collector.filter_by_keywords and not matches_keywords(record.text, context.keywords):
+        if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1
             continue
         records.append(record)
@@ -157,6 +172,9 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
         if page.cursor is not None:
             queries.set_cursor(session, collector.name, query, page.cursor)
     summary.pages += 1
+    if skipped_before != summary.skipped:
+        log.info("%s %r page %d: %d off-topic posts dropped by the keyword filter", collector.name, query,
+                 summary.pages, summary.skipped - skipped_before)
     summary.fetched += len(page.items)
     summary.new += len(new_ids)
     if page.counted is not None:
@@ -168,7 +186,7 @@ def _finish_run(sessions, summary: RunSummary) -> None:
         run = session.get(CollectionRun, summary.run_id)
         run.finished_at = queries.utcnow()
         run.pages, run.fetched, run.new = summary.pages, summary.fetched, summary.new
-        run.rejected, run.counted = summary.rejected, summary.counted
+        run.rejected, run.counted, run.skipped = summary.rejected, summary.counted, summary.skipped
         run.status, run.error = summary.status, summary.error
         if summary.errors:
             run.gaps = {"errors": [f"{e.position}: {e.reason}" for e in summary.errors[:200]]}
