@@ -7,13 +7,17 @@ and returns what it did. None prints; the CLI and the scheduler's runners call t
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.ingest.privacy import pseudonymise
-from storage.deletion import Deletion, delete_by_author, delete_older_than, delete_posts
+from monitor.errors import MonitorError
+from storage.deletion import Deletion, delete_by_author, delete_older_than, delete_posts, stored_source_ids
 
 
 @dataclass
@@ -55,3 +59,96 @@ def expire(sessions: sessionmaker[Session], retention: dict[str, int], now: date
                                      job=job)
         result.deleted[source], result.cutoffs[source] = done.deleted, cutoff
     return result
+
+
+@dataclass
+class CheckResult:
+    """One platform compliance pass: the X jobs run, the ids checked and what was deleted, by reason."""
+
+    jobs: list[str] = field(default_factory=list)
+    checked: int = 0
+    deleted: int = 0
+    not_found: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.reasons.items()))
+        return (f"checked {self.checked} ids, deleted {self.deleted}"
+                + (f" ({why})" if why else "") + (f", {len(self.not_found)} already gone" if self.not_found else ""))
+
+
+def run_check(settings: Any, sessions: sessionmaker[Session], source: str, job: str | None = None) -> CheckResult:
+    """The compliance check of ``source`` with the configured client."""
+    if source == "x":
+        return x_compliance(sessions, x_client(settings.sources["x"].base_url), job=job)
+    if source == "reddit":
+        return reddit_recheck(sessions, reddit_client(settings.sources["reddit"]), job=job)
+    raise MonitorError(f"no compliance check for {source!r}; expected x or reddit")
+
+
+def x_compliance(sessions: sessionmaker[Session], client: Any, job: str | None = None,
+                 check: Callable[..., Any] | None = None, **options: Any) -> CheckResult:
+    """Upload every stored X post id through X's batch compliance jobs and delete, everywhere, each id X reports
+    deleted, protected, suspended, deactivated or withheld; one audit record per job."""
+    from monitor.collectors.x_compliance import IDS_PER_JOB, check_tweets
+
+    check = check or check_tweets
+    with sessions() as session:
+        ids = stored_source_ids(session, "x")
+    result = CheckResult()
+    for start in range(0, len(ids), IDS_PER_JOB):
+        outcome = check(client, ids[start : start + IDS_PER_JOB], **options)
+        reasons = outcome.reasons()
+        summary = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())) or "nothing to remove"
+        with sessions.begin() as session:
+            done = delete_posts(session, "x", outcome.gone(), action="x-compliance", job=job,
+                                reason=f"X batch compliance job {outcome.job_id}: {summary}")
+        result.jobs.append(outcome.job_id)
+        result.checked += outcome.uploaded
+        result.deleted += done.deleted
+        result.not_found.extend(done.not_found)
+        for why, n in reasons.items():
+            result.reasons[why] = result.reasons.get(why, 0) + n
+    return result
+
+
+def x_client(base_url: str | None, environ: Mapping[str, str] | None = None) -> Any:
+    """The X collector's tweepy client (same token, same base URL rebasing)."""
+    from monitor.collectors.x import TOKEN_ENV, build_client
+
+    environ = os.environ if environ is None else environ
+    token = environ.get(TOKEN_ENV)
+    if not token:
+        raise MonitorError(f"x: {TOKEN_ENV} is not set (an X API bearer token is required)")
+    return build_client(token, base_url)
+
+
+def reddit_recheck(sessions: sessionmaker[Session], reddit: Any, job: str | None = None) -> CheckResult:
+    """Look up every stored Reddit id on Reddit and delete, everywhere, what was deleted or removed there."""
+    from monitor.collectors.reddit_compliance import gone_things
+
+    with sessions() as session:
+        ids = stored_source_ids(session, "reddit")
+    gone = gone_things(reddit, ids)
+    reasons: dict[str, int] = {}
+    for why in gone.values():
+        reasons[why] = reasons.get(why, 0) + 1
+    summary = ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())) or "nothing to remove"
+    with sessions.begin() as session:
+        done = delete_posts(session, "reddit", list(gone), action="reddit-recheck", job=job,
+                            reason=f"Reddit re-check of {len(ids)} ids: {summary}")
+    return CheckResult(jobs=[], checked=len(ids), deleted=done.deleted, not_found=done.not_found,
+                             reasons=reasons)
+
+
+def reddit_client(settings: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """The Reddit collector's PRAW client (same credentials, same base URL)."""
+    from monitor.collectors.reddit import AGENT_ENV, ID_ENV, SECRET_ENV, build_client
+    from monitor.collectors.http import USER_AGENT
+
+    environ = os.environ if environ is None else environ
+    for variable in (ID_ENV, SECRET_ENV):
+        if not environ.get(variable):
+            raise MonitorError(f"reddit: {variable} is not set")
+    return build_client(environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT,
+                        settings.base_url)

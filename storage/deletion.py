@@ -127,3 +127,8 @@ def _log(session: Session, action: str, reason: str, job: str | None, source: st
 def deletion_log(session: Session, limit: int = 50) -> list[DeletionLog]:
     """The latest audit records, newest first."""
     return list(session.scalars(select(DeletionLog).order_by(DeletionLog.id.desc()).limit(limit)))
+
+
+def stored_source_ids(session: Session, source: str) -> list[str]:
+    """Every stored platform id of ``source``, oldest post first (what a compliance check uploads)."""
+    return list(session.scalars(select(Post.source_id).where(Post.source == source).order_by(Post.id)))

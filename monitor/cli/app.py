@@ -16,6 +16,7 @@ from typing import Optional
 import click
 import typer
 
+from monitor.cli import compliance as cli_compliance
 from monitor.cli import data as cli_data
 from monitor.cli import label as cli_label
 from monitor.cli import models as cli_models
@@ -231,6 +232,7 @@ def stream(
 
 
 cli_data.register(app)
+cli_compliance.register(app)
 cli_status.register(app)
 cli_models.register(app)
 cli_schedule.register(app)
