@@ -56,17 +56,19 @@ def delete_posts(
 
 def delete_by_author(
     session: Session, source: str, author: str, *, action: str, reason: str, job: str | None = None,
-    source_id_prefix: str | None = None,
+    source_id_prefix: str | None = None, audit_nothing: bool = True,
 ) -> Deletion:
     """Delete every post of ``source`` by the (pseudonymised) ``author``, or whose platform id starts with
-    ``source_id_prefix`` (Bluesky: ``at://<did>/``, for posts stored without an author)."""
+    ``source_id_prefix`` (Bluesky: ``at://<did>/``, for posts stored without an author). With
+    ``audit_nothing`` false, a deletion that found nothing is not logged (a firehose's account events)."""
     where = Post.author == author
     if source_id_prefix:
         where = where | Post.source_id.startswith(source_id_prefix, autoescape=True)
     found = _delete_where(session, (Post.source == source) & where)
     _forget_in_cursors(session, source, found)
     result = Deletion(deleted=len(found))
-    result.log_id = _log(session, action, reason, job, source, len(found), result)
+    if found or audit_nothing:
+        result.log_id = _log(session, action, reason, job, source, len(found), result)
     return result
 
 
@@ -132,3 +134,13 @@ def deletion_log(session: Session, limit: int = 50) -> list[DeletionLog]:
 def stored_source_ids(session: Session, source: str) -> list[str]:
     """Every stored platform id of ``source``, oldest post first (what a compliance check uploads)."""
     return list(session.scalars(select(Post.source_id).where(Post.source == source).order_by(Post.id)))
+
+
+def stored_among(session: Session, source: str, source_ids: Sequence[str]) -> list[str]:
+    """Those of ``source_ids`` that are stored (a firehose announces deletions of posts we never kept)."""
+    found: list[str] = []
+    for start in range(0, len(source_ids), _CHUNK):
+        chunk = list(source_ids[start : start + _CHUNK])
+        found.extend(session.scalars(select(Post.source_id).where(Post.source == source,
+                                                                  Post.source_id.in_(chunk))))
+    return found

@@ -227,8 +227,8 @@ def stream(
     current = settings()
     url = current.sources["bluesky"].options.get("jetstream_url", JETSTREAM_URL)
     summary = stream_bluesky(jobs.open_store(current), jobs.ingest_context(current), url=url, max_events=max_events)
-    out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}",
-              markup=False)
+    out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}, "
+              f"{summary.deleted} deleted (by their authors or with their accounts)", markup=False)
 
 
 cli_data.register(app)
