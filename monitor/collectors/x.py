@@ -217,9 +217,10 @@ def rebase(url: str, base_url: str) -> str:
 
 
 class _HideRequestHeaders(logging.Filter):
-    # tweepy logs every request's headers, bearer token included, at DEBUG.
+    # tweepy logs every request's headers, bearer token included, and every response's full body (usernames
+    # and display names) at DEBUG.
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Making API request")
+        return not str(record.msg).startswith(("Making API request", "Received API response"))
 
 
 _HEADER_FILTER = _HideRequestHeaders()
