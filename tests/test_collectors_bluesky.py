@@ -232,3 +232,11 @@ def test_bad_posts_name_the_field(fake, tmp_path):
     ]
     with pytest.raises(InvalidRecord, match="author"):
         post_view_to_record({**post(1), "author": {}})
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(fake, tmp_path):
+    fake.posts[0]["record"]["text"] = "matched by the platform through a link, no keyword in the text"
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(), "gpt-oss", ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "bluesky")) == 5

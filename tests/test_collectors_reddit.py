@@ -217,3 +217,11 @@ def test_bad_things_name_the_field():
         thing_to_record({"kind": "t1", "data": {"name": "t1_x", "body": "hi"}})
     with pytest.raises(InvalidRecord, match="text"):
         thing_to_record({"kind": "t1", "data": {"name": "t1_x", "body": "", "created_utc": T0}})
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(fake, tmp_path):
+    fake.things[0]["data"]["title"] = "matched by Reddit's search, no keyword in the title"
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(), "r/LocalLLaMA search", ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "reddit")) == 5

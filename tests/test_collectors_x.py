@@ -242,3 +242,14 @@ def test_bearer_token_goes_only_in_the_header(httpserver, fake, caplog):
     request_log = httpserver.log[0][0]
     assert request_log.headers["Authorization"] == "Bearer test-token"
     assert "test-token" not in caplog.text
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(httpserver, tmp_path):
+    tweets = [tweet(n) for n in range(1, 6)]
+    for off_topic in tweets[:3]:
+        off_topic["text"] = "matched by X through a URL or a quoted post; no keyword in the text"
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_handler(FakeSearch(tweets))
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(httpserver), QUERY, ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "x")) == 5
