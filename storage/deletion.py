@@ -48,7 +48,8 @@ def delete_posts(
         chunk = requested[start : start + _CHUNK]
         found = _delete_where(session, (Post.source == source) & Post.source_id.in_(chunk))
         result.deleted += len(found)
-        result.not_found.extend(i for i in chunk if i not in set(found))
+        kept = set(found)
+        result.not_found.extend(i for i in chunk if i not in kept)
         _forget_in_cursors(session, source, found)
     result.log_id = _log(session, action, reason, job, source, len(requested), result)
     return result
