@@ -292,3 +292,32 @@ def test_compliance_and_expiry_are_scheduled_job_kinds(sessions):
     (spec,) = [s for s in plan.jobs if s.name == "expire"]
     result = run_expire(context, spec)
     assert (result.status, result.data["deleted"]) == ("ok", {"x": 1})
+
+
+def test_migration_0005_removes_handles_from_posts_stored_before(db_url):
+    from sqlalchemy import inspect, text
+
+    from storage.engine import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0004_post_embeddings")
+    with engine.begin() as conn:  # plain SQL: rows as a 0004 installation stored them
+        for source, source_id, url in (
+            ("x", "1800", "https://x.com/somehandle/status/1800"),
+            ("mastodon", "https://chaos.social/users/somehandle/statuses/77", "https://chaos.social/@somehandle/77"),
+            ("reddit", "t3_a", "https://www.reddit.com/r/x/comments/a/"),
+        ):
+            conn.execute(text(
+                "INSERT INTO posts (source, source_id, topic, text, created_at, metrics, content_hash, collected_at,"
+                " url) VALUES (:source, :source_id, 't', 'text', :now, '{}', 'h', :now, :url)"),
+                {"source": source, "source_id": source_id, "url": url, "now": NOW})
+    upgrade(engine)
+    assert "deletion_log" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT source, source_id, url FROM posts ORDER BY source")).all()
+    assert [tuple(r) for r in rows] == [
+        ("mastodon", "https://chaos.social/statuses/77", None),
+        ("reddit", "t3_a", "https://www.reddit.com/r/x/comments/a/"),
+        ("x", "1800", "https://x.com/i/web/status/1800"),
+    ]
+    engine.dispose()

@@ -1,11 +1,19 @@
-"""compliance: an audit log of deletions, and the posts a run's keyword filter dropped
+"""compliance: an audit log of deletions, the posts a run's keyword filter dropped, and handle-free ids and URLs
+
+Posts stored before this revision get what collection now stores: X URLs without the handle
+(``https://x.com/i/web/status/<id>``), Mastodon ids without the account name (``https://<host>/statuses/<id>``)
+and no Mastodon URL (every status URL names its account).
 
 Revision ID: 0005_compliance
 Revises: 0004_post_embeddings
 """
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
+
+_STATUS_URI = re.compile(r"^(?P<origin>https?://[^/]+)/(?:users/[^/]+/statuses|@[^/]+)/(?P<id>[^/?#]+)$")
 
 revision = "0005_compliance"
 down_revision = "0004_post_embeddings"
@@ -30,6 +38,20 @@ def upgrade() -> None:
     op.create_index("ix_deletion_log_at", "deletion_log", ["at"])
     with op.batch_alter_table("collection_runs") as batch:
         batch.add_column(sa.Column("skipped", sa.Integer(), nullable=False, server_default="0"))
+    _remove_handles()
+
+
+def _remove_handles() -> None:
+    posts = sa.table("posts", sa.column("id", sa.Integer), sa.column("source", sa.String),
+                     sa.column("source_id", sa.String), sa.column("url", sa.String))
+    connection = op.get_bind()
+    connection.execute(posts.update().where(posts.c.source == "x").values(
+        url=sa.literal("https://x.com/i/web/status/") + posts.c.source_id))
+    rows = connection.execute(sa.select(posts.c.id, posts.c.source_id).where(posts.c.source == "mastodon")).all()
+    for row in rows:
+        match = _STATUS_URI.match(row.source_id)
+        source_id = f"{match['origin']}/statuses/{match['id']}" if match else row.source_id
+        connection.execute(posts.update().where(posts.c.id == row.id).values(source_id=source_id, url=None))
 
 
 def downgrade() -> None:
