@@ -306,6 +306,7 @@ def test_migration_0005_removes_handles_from_posts_stored_before(db_url):
             ("x", "1800", "https://x.com/somehandle/status/1800"),
             ("mastodon", "https://chaos.social/users/somehandle/statuses/77", "https://chaos.social/@somehandle/77"),
             ("reddit", "t3_a", "https://www.reddit.com/r/x/comments/a/"),
+            ("bluesky", "at://did:plc:abc/app.bsky.feed.post/3lv", "https://bsky.app/profile/somehandle.bsky.social/post/3lv"),
         ):
             conn.execute(text(
                 "INSERT INTO posts (source, source_id, topic, text, created_at, metrics, content_hash, collected_at,"
@@ -316,6 +317,7 @@ def test_migration_0005_removes_handles_from_posts_stored_before(db_url):
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT source, source_id, url FROM posts ORDER BY source")).all()
     assert [tuple(r) for r in rows] == [
+        ("bluesky", "at://did:plc:abc/app.bsky.feed.post/3lv", "https://bsky.app/profile/did:plc:abc/post/3lv"),
         ("mastodon", "https://chaos.social/statuses/77", None),
         ("reddit", "t3_a", "https://www.reddit.com/r/x/comments/a/"),
         ("x", "1800", "https://x.com/i/web/status/1800"),

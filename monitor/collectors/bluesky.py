@@ -203,9 +203,11 @@ def post_view_to_record(raw: Any) -> PostRecord:
         raise InvalidRecord("record.text: missing or empty")
     created_at = time_field(record.get("createdAt") or raw.get("indexedAt"), "record.createdAt")
     author = raw.get("author") if isinstance(raw.get("author"), Mapping) else {}
-    handle = author.get("handle") or author.get("did")
-    if not handle:
-        raise InvalidRecord("author.handle: missing")
+    # The DID, not the handle: handles change and name the person; the stream knows authors by DID only, so
+    # one account has one pseudonym whichever way its posts came, and a deletion by DID finds them all.
+    did = author.get("did") or uri.removeprefix("at://").split("/", 1)[0]
+    if not did:
+        raise InvalidRecord("author.did: missing")
     langs = record.get("langs")
     counts = (
         ("likeCount", "likes"),
@@ -218,8 +220,8 @@ def post_view_to_record(raw: Any) -> PostRecord:
         source_id=uri,
         text=text,
         created_at=created_at,
-        author=str(handle),
-        url=post_url(str(handle), uri),
+        author=str(did),
+        url=post_url(str(did), uri),
         lang_hint=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         metrics={ours: raw[theirs] for theirs, ours in counts if isinstance(raw.get(theirs), int)},
         raw=dict(raw),

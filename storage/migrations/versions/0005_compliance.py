@@ -1,8 +1,8 @@
 """compliance: an audit log of deletions, the posts a run's keyword filter dropped, and handle-free ids and URLs
 
 Posts stored before this revision get what collection now stores: X URLs without the handle
-(``https://x.com/i/web/status/<id>``), Mastodon ids without the account name (``https://<host>/statuses/<id>``)
-and no Mastodon URL (every status URL names its account).
+(``https://x.com/i/web/status/<id>``), Bluesky URLs by DID instead of handle, Mastodon ids without the account
+name (``https://<host>/statuses/<id>``) and no Mastodon URL (every status URL names its account).
 
 Revision ID: 0005_compliance
 Revises: 0004_post_embeddings
@@ -52,6 +52,10 @@ def _remove_handles() -> None:
         match = _STATUS_URI.match(row.source_id)
         source_id = f"{match['origin']}/statuses/{match['id']}" if match else row.source_id
         connection.execute(posts.update().where(posts.c.id == row.id).values(source_id=source_id, url=None))
+    for row in connection.execute(sa.select(posts.c.id, posts.c.source_id).where(posts.c.source == "bluesky")).all():
+        did, _, rest = row.source_id.removeprefix("at://").partition("/")
+        url = f"https://bsky.app/profile/{did}/post/{rest.rsplit('/', 1)[-1]}" if rest else None
+        connection.execute(posts.update().where(posts.c.id == row.id).values(url=url))
 
 
 def downgrade() -> None:
