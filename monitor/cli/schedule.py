@@ -37,8 +37,8 @@ def _runtime(stop: threading.Event):
     """Settings, schedule, alert settings and database, read once here at the edge."""
     from monitor import jobs
     from monitor.scheduling.alerts import parse_alerts
-    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.config import parse_schedule
+    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.scheduler import Runtime
 
     current = settings()
@@ -102,7 +102,7 @@ def _print_pass(runtime, outcomes) -> None:
 
 
 def _when(value) -> str:
-    from storage.scheduling_queries import as_utc
+    from storage.clock import as_utc
 
     return as_utc(value).isoformat(timespec="seconds") if value else "-"
 
