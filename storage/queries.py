@@ -9,6 +9,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.base import rowcount
 from storage.clock import utcnow
 from storage.models import (
     Classification,
@@ -66,7 +67,7 @@ def purge_posts(session: Session, source: str, source_ids: Iterable[str]) -> int
         for model in (Classification, HumanLabel, PostEmbedding):
             session.execute(delete(model).where(model.post_id.in_(post_ids)))
         result = session.execute(delete(Post).where(Post.source == source, Post.source_id.in_(chunk)))
-        deleted += result.rowcount or 0
+        deleted += rowcount(result)
     return deleted
 
 
@@ -138,6 +139,7 @@ def unclassified_posts(
     classified = select(Classification.post_id).where(
         Classification.model_version_id == model_version_id, Classification.post_id == Post.id
     )
+    stmt: Select
     if encoder is None:
         stmt = select(Post.id, Post.text, Post.lang)
     else:
