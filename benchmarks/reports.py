@@ -107,8 +107,8 @@ def _texts(rng: np.random.Generator, lang: np.ndarray, stance: np.ndarray) -> li
     lengths = rng.integers(6, 18, len(lang))
     picks = rng.random((len(lang), 18))
     texts = []
-    for i, (l, s) in enumerate(zip(lang.tolist(), stance.tolist())):
-        own, shared = pools[(l, s)], common[l]
+    for i, (language, s) in enumerate(zip(lang.tolist(), stance.tolist())):
+        own, shared = pools[(language, s)], common[language]
         words = [own[int(x * len(own))] if x < 0.45 else shared[int(x * 997) % len(shared)]
                  for x in picks[i, : lengths[i]]]
         tag = HASHTAGS[s].split()[int(picks[i, 17] * 10) % len(HASHTAGS[s].split())]

@@ -368,7 +368,8 @@ def soak(cycles: int, seed: int) -> int:
     for kind in FAULTS:
         print(f"{kind:<22}{injected[kind]:>9}{recovered[kind]:>11}")
     print(f"{'database locked 1.5 s':<22}{lock_faults:>9}{recovered_locks:>11}")
-    print(f"{'SIGKILL mid-run':<22}{1:>9}{int(bool(killed_ids) and set(killed_ids) - platform.deleted <= set(before_expiry)):>11}"
+    killed_recovered = int(bool(killed_ids) and set(killed_ids) - platform.deleted <= set(before_expiry))
+    print(f"{'SIGKILL mid-run':<22}{1:>9}{killed_recovered:>11}"
           f"   ({len(killed_ids)} posts were served to the killed process)")
     print(f"log: {directory / 'soak.log'}")
     engine.dispose()

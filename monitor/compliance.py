@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.ingest.privacy import pseudonymise
 from monitor.errors import MonitorError
+from monitor.ingest.privacy import pseudonymise
 from storage.deletion import Deletion, delete_by_author, delete_older_than, delete_posts, stored_source_ids
 
 
@@ -143,8 +143,8 @@ def reddit_recheck(sessions: sessionmaker[Session], reddit: Any, job: str | None
 
 def reddit_client(settings: Any, environ: Mapping[str, str] | None = None) -> Any:
     """The Reddit collector's PRAW client (same credentials, same base URL)."""
-    from monitor.collectors.reddit import AGENT_ENV, ID_ENV, SECRET_ENV, build_client
     from monitor.collectors.http import USER_AGENT
+    from monitor.collectors.reddit import AGENT_ENV, ID_ENV, SECRET_ENV, build_client
 
     environ = os.environ if environ is None else environ
     for variable in (ID_ENV, SECRET_ENV):

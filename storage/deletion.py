@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
+from storage.clock import utcnow
 from storage.models import Classification, Cursor, DeletionLog, HumanLabel, Post, PostEmbedding
-from storage.queries import utcnow
 
 _CHUNK = 500
 #: At most this many not-found ids are kept in one audit record (the count is always complete).

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Classification, CollectionRun, Cursor, HumanLabel, ModelVersion, Post, PostEmbedding
+from storage.base import rowcount
+from storage.clock import utcnow
+from storage.models import (
+    Classification,
+    CollectionRun,
+    Cursor,
+    HumanLabel,
+    ModelVersion,
+    Post,
+    PostEmbedding,
+)
 
 # SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
 _CHUNK_PARAMS = 30_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _insert_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols):
@@ -120,6 +125,7 @@ def unclassified_posts(
     classified = select(Classification.post_id).where(
         Classification.model_version_id == model_version_id, Classification.post_id == Post.id
     )
+    stmt: Select
     if encoder is None:
         stmt = select(Post.id, Post.text, Post.lang)
     else:

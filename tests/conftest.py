@@ -68,3 +68,13 @@ def shared_datasets():
     if not SHARED_DATASETS.exists():
         pytest.skip(f"shared datasets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def database(tmp_path):
+    """Sessions on a fresh SQLite file, for the report tests (tests/test_reports_helpers.py fills it)."""
+    from test_reports_helpers import make_database
+
+    engine, sessions = make_database(tmp_path)
+    yield sessions
+    engine.dispose()

@@ -31,7 +31,9 @@ TOPIC = Topic(name="t", title="t", languages=("en",), keywords=())
 
 
 def jwt(payload: dict) -> str:
-    part = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.c2ln"
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
 from monitor.compliance import expire, purge_bluesky_account
@@ -16,7 +15,7 @@ from storage.deletion import delete_posts, deletion_log
 from storage.models import Classification, Cursor, DeletionLog, HumanLabel, ModelVersion, Post, PostEmbedding
 from tests_support import stance
 
-NOW = datetime(2025, 9, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 9, 1, tzinfo=UTC)
 
 
 def add_post(session, source: str, source_id: str, created_at: datetime = NOW, author: str | None = None) -> int:
@@ -79,7 +78,8 @@ def test_purge_by_did_finds_posts_by_uri_and_by_pseudonym(sessions):
     did = "did:plc:abc123"
     with sessions.begin() as session:
         add_post(session, "bluesky", f"at://{did}/app.bsky.feed.post/1")
-        add_post(session, "bluesky", "at://did:plc:other/app.bsky.feed.post/2", author=pseudonymise(did, "bluesky", "s"))
+        add_post(session, "bluesky", "at://did:plc:other/app.bsky.feed.post/2",
+                 author=pseudonymise(did, "bluesky", "s"))
         add_post(session, "bluesky", "at://did:plc:other/app.bsky.feed.post/3", author="a_someoneelse")
     result = purge_bluesky_account(sessions, did, "s")
     assert result.deleted == 2
@@ -157,8 +157,8 @@ class FakeCompliance:
 
 
 def test_x_compliance_deletes_exactly_what_x_reports_gone_from_every_table(sessions, httpserver):
-    from monitor.compliance import x_compliance
     from monitor.collectors.x import build_client
+    from monitor.compliance import x_compliance
 
     stored = [str(1_800_000_000_000_000_000 + n) for n in range(6)]
     with sessions.begin() as session:
@@ -185,8 +185,8 @@ def test_x_compliance_deletes_exactly_what_x_reports_gone_from_every_table(sessi
 
 
 def test_x_compliance_job_that_fails_deletes_nothing(sessions, httpserver):
-    from monitor.compliance import x_compliance
     from monitor.collectors.x import build_client
+    from monitor.compliance import x_compliance
     from monitor.errors import CollectorError
 
     with sessions.begin() as session:

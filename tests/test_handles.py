@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import MetaData, select
+from test_cli_collect import serve_algolia
 from werkzeug import Response
 
 from tests_support import stance
-from test_cli_collect import serve_algolia
 
 NAMES = ("xhandle_alpha", "X Display Alpha", "mastohandle_beta", "Masto Display Beta", "hnhandle_gamma")
 

@@ -204,5 +204,6 @@ def test_delete_and_account_events_remove_stored_posts_everywhere_and_are_audite
     assert [p.source_id for p in stored_posts(sessions, "bluesky")] == [
         "at://did:plc:user3/app.bsky.feed.post/3lvrkey3"]
     with sessions() as session:
-        log = [(e.action, e.deleted, e.not_found) for e in session.scalars(select(DeletionLog).order_by(DeletionLog.id))]
+        entries = session.scalars(select(DeletionLog).order_by(DeletionLog.id))
+        log = [(e.action, e.deleted, e.not_found) for e in entries]
     assert log == [("bluesky-delete", 1, []), ("bluesky-account", 1, [])]

@@ -15,8 +15,10 @@ def register(app: typer.Typer) -> None:
     app.command("expire")(expire)
 
 
-def compliance(source: str = typer.Argument(..., metavar="SOURCE", help="x (batch compliance) or reddit "
-                                                                         "(re-check stored ids).")) -> None:
+def compliance(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., metavar="SOURCE", help="x (batch compliance) or reddit (re-check stored ids)."),
+) -> None:
     """Ask the platform which stored posts were deleted, made private, suspended, withheld or removed, and
     delete those everywhere; each run is written to the audit log.
 
@@ -27,21 +29,21 @@ def compliance(source: str = typer.Argument(..., metavar="SOURCE", help="x (batc
 
     if source not in SOURCES:
         raise typer.BadParameter(f"expected x or reddit, got {source!r}", param_hint="SOURCE")
-    current = settings()
+    current = settings(ctx)
     result = library.run_check(current, jobs.open_store(current), source, job="stance compliance")
     out.print(f"{source}: {result.describe()}", markup=False)
 
 
-def expire() -> None:
+def expire(ctx: typer.Context) -> None:
     """Delete posts older than [retention] days (or [sources.NAME] retention_days) from every table.
 
     Example: stance expire
     """
     from monitor import compliance as library
     from monitor import jobs
-    from storage.queries import utcnow
+    from storage.clock import utcnow
 
-    current = settings()
+    current = settings(ctx)
     retention = current.retention()
     if not retention:
         out.print("no retention period configured ([retention] days); nothing expired", markup=False)

@@ -93,7 +93,7 @@ class RedditCollector:
             path, params = self._listing(subreddit, kind, after)
             try:
                 listing = call_with_retries(
-                    lambda: self.reddit.request(method="GET", path=path, params=params),
+                    lambda path=path, params=params: self.reddit.request(method="GET", path=path, params=params),
                     self.policy,
                     lambda exc: classify_error(exc, self.policy.clock()),
                     f"reddit {query}",
