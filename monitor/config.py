@@ -56,6 +56,9 @@ class Settings:
     datasets_dir: Path = Path("../shared/datasets")
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
+    #: Posts dated before this day, or more than ``future_days`` ahead of now, are rejected at import.
+    earliest_post: date = date(2006, 1, 1)
+    future_days: int = 2
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
 
@@ -148,6 +151,7 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
     if bad:
         raise report.fail("formats", "a list of 'pdf' and/or 'png'")
     privacy = _Reader(data.get("privacy", {}), "privacy", file)
+    ingest = _Reader(data.get("ingest", {}), "ingest", file)
     classify = _Reader(data.get("classify", {}), "classify", file)
     models = _Reader(data.get("models", {}), "models", file)
     database_url = environ.get("STANCE_DATABASE_URL") or root.get(
@@ -169,9 +173,21 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         datasets_dir=Path(models.get("datasets_dir", str, "../shared/datasets", "a directory path")),
         pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
         pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
+        earliest_post=_day(ingest, "earliest_post", date(2006, 1, 1)),
+        future_days=ingest.positive_int("future_days", 2) or 2,
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
     )
+
+
+def _day(reader: _Reader, key: str, default: date | None) -> date | None:
+    when = reader.get(key, (date, str), default, "a date like 2025-08-05")
+    if isinstance(when, str):
+        try:
+            when = date.fromisoformat(when)
+        except ValueError:
+            raise reader.fail(key, "a date like 2025-08-05") from None
+    return when
 
 
 def _topic(reader: _Reader) -> Topic:
@@ -179,12 +195,7 @@ def _topic(reader: _Reader) -> Topic:
     raw_events = reader.get("events", list, [], "a list of {date, label} tables")
     for index, raw in enumerate(raw_events):
         event = _Reader(raw, f"topic.events[{index}]", reader.file)
-        when = event.get("date", (date, str), None, "a date like 2025-08-05")
-        if isinstance(when, str):
-            try:
-                when = date.fromisoformat(when)
-            except ValueError:
-                raise event.fail("date", "a date like 2025-08-05") from None
+        when = _day(event, "date", None)
         if when is None:
             raise ConfigError(f"{reader.file}: [topic.events[{index}]] date: missing")
         events.append(Event(when, event.get("label", str, "", "a string")))

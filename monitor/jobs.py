@@ -75,6 +75,9 @@ def safe_url(url: str) -> str:
 
 
 def ingest_context(settings: Settings) -> IngestContext:
+    from datetime import datetime, timedelta, timezone
+
+    earliest = settings.earliest_post
     return IngestContext(
         topic=settings.topic.name,
         detector=LanguageDetector(settings.topic.languages),
@@ -82,6 +85,8 @@ def ingest_context(settings: Settings) -> IngestContext:
         pseudonymise_authors=settings.pseudonymise_authors,
         pseudonymise_raw=settings.pseudonymise_raw,
         keywords=settings.topic.keywords,
+        earliest=datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc),
+        future=timedelta(days=settings.future_days),
     )
 
 
