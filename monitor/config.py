@@ -30,6 +30,11 @@ class SourceSettings:
     base_url: str | None = None
     query: str | None = None
     max_posts_per_run: int | None = None
+    #: Seconds to wait for a connection and for data (every request); a run ends, failed, after
+    #: ``max_run_seconds``.
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_run_seconds: float = 1800.0
     #: Source-specific keys (instances, subreddits, feeds, paths, ...), validated by the collector.
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -209,8 +214,16 @@ def _topic(reader: _Reader) -> Topic:
     )
 
 
+def _seconds(reader: _Reader, key: str, default: float) -> float:
+    value = reader.get(key, (int, float), default, "a positive number of seconds")
+    if isinstance(value, bool) or value <= 0:
+        raise reader.fail(key, "a positive number of seconds")
+    return float(value)
+
+
 def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
-    known = {"enabled", "base_url", "query", "max_posts_per_run"}
+    known = {"enabled", "base_url", "query", "max_posts_per_run", "connect_timeout", "read_timeout",
+             "max_run_seconds"}
     base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
         "base_url", str, None, "a URL string"
     )
@@ -220,5 +233,8 @@ def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSet
         base_url=base_url,
         query=reader.get("query", str, None, "a string"),
         max_posts_per_run=reader.positive_int("max_posts_per_run", None),
+        connect_timeout=_seconds(reader, "connect_timeout", 10.0),
+        read_timeout=_seconds(reader, "read_timeout", 30.0),
+        max_run_seconds=_seconds(reader, "max_run_seconds", 1800.0),
         options={k: v for k, v in reader.data.items() if k not in known},
     )

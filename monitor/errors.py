@@ -2,7 +2,9 @@
 
 from classifiers.errors import ModelError, MonitorError
 
-__all__ = ["CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "RateLimited"]
+__all__ = [
+    "CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "OutOfTime", "RateLimited",
+]
 
 
 class ConfigError(MonitorError):
@@ -23,3 +25,7 @@ class RateLimited(CollectorError):
     def __init__(self, message: str, reset_at: float | None = None):
         super().__init__(message)
         self.reset_at = reset_at
+
+
+class OutOfTime(CollectorError):
+    "A collection run used up its time budget (``[sources.NAME] max_run_seconds``)."

@@ -10,7 +10,8 @@ from tests_support import stance
 
 
 def good(number: int) -> str:
-    return json.dumps({"id": f"g{number}", "text": f"open weights post {number}", "created_at": "2025-05-01T00:00:00Z"})
+    return json.dumps({"id": f"g{number}", "text": f"open weights post {number}",
+                       "created_at": "2025-05-01T00:00:00Z"})
 
 
 BAD_LINES = {
@@ -18,7 +19,8 @@ BAD_LINES = {
     "date Infinity": '{"id": "b2", "text": "x", "created_at": Infinity}',
     "id object": '{"id": {"a": 1}, "text": "x", "created_at": "2025-05-01"}',
     "id list": '{"id": [1, 2], "text": "x", "created_at": "2025-05-01"}',
-    "nested 5000 deep": '{"id": "b3", "text": "x", "created_at": "2025-05-01", "n": ' + "[" * 5000 + "]" * 5000 + "}",
+    "nested 5000 deep": '{"id": "b3", "text": "x", "created_at": "2025-05-01", "n": '
+                        + "[" * 5000 + "]" * 5000 + "}",
     "year 9999": '{"id": "b5", "text": "x", "created_at": "9999-12-31T00:00:00Z"}',
     "year 1970": '{"id": "b6", "text": "x", "created_at": "1970-01-01T00:00:00Z"}',
     "likes Infinity": '{"id": "b7", "text": "x", "created_at": "2025-05-01", "likes": Infinity}',
@@ -37,7 +39,8 @@ def stored(db_url):
 def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkeypatch, capsys):
     monkeypatch.setenv("STANCE_DATABASE_URL", db_url)
     lines = [good(n) for n in range(1, 4)] + list(BAD_LINES.values()) + [good(n) for n in range(4, 7)]
-    lines.append('{"id": "nul", "text": "a NUL\\u0000 inside", "created_at": "2025-05-01", "author": "x\\u0000y"}')
+    lines.append('{"id": "nul", "text": "a NUL\\u0000 inside", "created_at": "2025-05-01", '
+                 '"author": "x\\u0000y"}')
     # A byte-order mark before line 1, as some Windows tools write.
     (workdir / "posts.jsonl").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
 

@@ -90,6 +90,9 @@ def collect(
 ) -> None:
     """Collect new posts from the enabled sources, incrementally.
 
+    Exit codes: 0 every run ok (a source whose lease another process holds is skipped), 2 some queries
+    failed (HTTP errors, timeouts, unreadable responses, the time budget spent), 4 all failed, 5 stopped.
+
     Example: stance collect --source hackernews --max 200
     """
     from monitor import jobs
@@ -114,6 +117,18 @@ def collect(
 
         summaries = jobs.collect(current, source, window, on_page=on_page)
     _print_summaries(summaries)
+    _exit_for(summaries)
+
+
+def _exit_for(summaries) -> None:
+    """Exit as `stance job` does when a run failed: 2 some queries failed, 4 all did, 5 stopped. A source
+    whose lease another process holds is skipped, not failed (that process collects it)."""
+    from monitor.cli.schedule import EXIT_CODES
+    from monitor.scheduling.runners import summarise_collection
+
+    code = EXIT_CODES[summarise_collection(None, [s for s in summaries if s.status != "locked"]).status]
+    if code:
+        raise typer.Exit(code)
 
 
 def _as_datetime(day: Optional[date]) -> Optional[datetime]:
@@ -207,6 +222,7 @@ def run() -> None:
     out.print(f"classified {plural(result.classified.classified, 'post')} with {result.classified.model}",
               markup=False)
     _print_report(result.report)
+    _exit_for(result.collected)
 
 
 @app.command()

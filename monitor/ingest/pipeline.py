@@ -20,6 +20,7 @@ from classifiers import encoder as embedding_codec
 from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
+from monitor.collectors.http import RetryPolicy
 from monitor.ingest.normalise import matches_keywords, record_to_row
 from monitor.ingest.privacy import pseudonymise, scrub_raw
 from monitor.ingest.records import InvalidRecord, PostRecord, checked
@@ -120,6 +121,10 @@ def collect_query(
     "stopped" (a scheduler shutting down), and the next run resumes from the cursor.
     """
     summary = RunSummary(collector.name, query)
+    # Network collectors carry a retry policy with the source's time budget; the run's clock starts now.
+    policy = getattr(collector, "policy", None)
+    if isinstance(policy, RetryPolicy):
+        policy = collector.policy = policy.started()
     with sessions.begin() as session:
         run = queries.start_run(session, collector.name, query)
         summary.run_id = run.id
@@ -129,9 +134,15 @@ def collect_query(
             _store_page(sessions, collector, query, page, context, summary)
             if on_page:
                 on_page(summary)
+            if page.failed:
+                reasons = "; ".join(f"{e.position}: {e.reason}" for e in page.errors) or "unreadable response"
+                summary.status, summary.error = "failed", _clip(reasons)
+                break
             if should_stop is not None and should_stop():
                 summary.status, summary.error = "stopped", "stopped on request; resumes from the cursor"
                 break
+            if isinstance(policy, RetryPolicy):
+                policy.check_time(f"{collector.name} {query}")
     except KeyboardInterrupt:
         summary.status, summary.error = "interrupted", "interrupted by the user"
         _finish_run(sessions, summary)
