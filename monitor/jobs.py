@@ -21,7 +21,7 @@ from monitor.config import Settings
 from monitor.errors import ImportFailed, ModelError, MonitorError
 from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
-from monitor.ingest.privacy import load_salt
+from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
 from storage.engine import open_database, read_only_session_factory
 from storage.models import ModelVersion
@@ -81,7 +81,7 @@ def ingest_context(settings: Settings) -> IngestContext:
     return IngestContext(
         topic=settings.topic.name,
         detector=LanguageDetector(settings.topic.languages),
-        salt=load_salt(),
+        salt=load_salt(salt_file=salt_file_for(settings.database_url)),
         pseudonymise_authors=settings.pseudonymise_authors,
         pseudonymise_raw=settings.pseudonymise_raw,
         keywords=settings.topic.keywords,
