@@ -4,6 +4,7 @@ from classifiers.errors import ModelError, MonitorError
 
 __all__ = [
     "CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "OutOfTime", "RateLimited",
+    "Terminated",
 ]
 
 
@@ -29,3 +30,7 @@ class RateLimited(CollectorError):
 
 class OutOfTime(CollectorError):
     "A collection run used up its time budget (``[sources.NAME] max_run_seconds``)."
+
+
+class Terminated(KeyboardInterrupt):
+    "The process was asked to stop (SIGTERM); like Ctrl-C, it unwinds so that runs and leases are closed."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -23,7 +24,7 @@ from monitor.cli import schedule as cli_schedule
 from monitor.cli import serve as cli_serve
 from monitor.cli import status as cli_status
 from monitor.cli.common import State, console, out, parse_date, parse_list, progress, settings
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
 
 app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance and sentiment, chart it.",
@@ -263,18 +264,47 @@ def _usage_line(exc: click.ClickException) -> str:
     return message
 
 
+def _terminate_as_interrupt(received: threading.Event):
+    """SIGTERM unwinds like Ctrl-C (raising Terminated, and setting ``received``), so that a collection run is
+    marked stopped and its lease released instead of held for its lifetime. ``stance schedule`` installs its
+    own, gentler handler. Returns the previous handler."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(_signum, _frame):
+        received.set()
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point of the ``stance`` script; ``argv`` defaults to the process arguments.
 
     Exit codes: 0 ok, 1 a problem the user can act on (one line on stderr), 2 a usage error (one line),
-    130 interrupted; commands such as ``stance job`` add their own (see their help).
+    130 interrupted, 143 stopped by SIGTERM; commands such as ``stance job`` add their own (see their help).
     """
+    terminated = threading.Event()
+    previous = _terminate_as_interrupt(terminated)
+    try:
+        _run(argv, terminated)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Optional[list[str]], terminated: threading.Event) -> None:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stance")
     except MonitorError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        _exit_if_terminated(terminated)
         console.print("interrupted", markup=False)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as exc:  # `stance` or `stance models` alone: the help
@@ -284,6 +314,14 @@ def main(argv: Optional[list[str]] = None) -> None:
         console.print(f"error: {_usage_line(exc)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
+        _exit_if_terminated(terminated)
         sys.exit(exc.exit_code)
+    _exit_if_terminated(terminated)  # typer turns KeyboardInterrupt into a return value of 130
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def _exit_if_terminated(terminated: threading.Event) -> None:
+    if terminated.is_set():
+        console.print("stopped by SIGTERM", markup=False)
+        sys.exit(143)

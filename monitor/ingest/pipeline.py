@@ -21,6 +21,7 @@ from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
 from monitor.collectors.http import RetryPolicy
+from monitor.errors import Terminated
 from monitor.ingest.normalise import matches_keywords, record_to_row
 from monitor.ingest.privacy import pseudonymise, scrub_raw
 from monitor.ingest.records import InvalidRecord, PostRecord, checked
@@ -143,8 +144,11 @@ def collect_query(
                 break
             if isinstance(policy, RetryPolicy):
                 policy.check_time(f"{collector.name} {query}")
-    except KeyboardInterrupt:
-        summary.status, summary.error = "interrupted", "interrupted by the user"
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            summary.status, summary.error = "stopped", "stopped by SIGTERM; resumes from the cursor"
+        else:
+            summary.status, summary.error = "interrupted", "interrupted by the user"
         _finish_run(sessions, summary)
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the run; what was committed stays committed
@@ -167,7 +171,8 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
             continue
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, f"unexpected payload: {short_error(exc)}", _preview(raw)))
+            reason = f"unexpected payload: {short_error(exc)}"
+            summary.errors.append(ItemError(position, reason, _preview(raw)))
             continue
         if collector.filter_by_keywords and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1

@@ -80,7 +80,8 @@ def _read_salt(path: Path) -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the author salt: {exc.strerror or exc}") from None
     if not salt:
-        raise ConfigError(f"{path}: the author salt file is empty; restore it from a backup, or set {SALT_ENV}")
+        raise ConfigError(f"{path}: the author salt file is empty; restore it from a backup or set "
+                          f"{SALT_ENV}")
     return salt
 
 

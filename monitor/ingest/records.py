@@ -53,14 +53,13 @@ def id_field(value: object, field: str = "id") -> str:
 
 def checked(record: PostRecord, earliest: datetime, latest: datetime) -> PostRecord:
     """``record`` without NUL characters (PostgreSQL rejects them in text and JSON), or InvalidRecord when its
-    date lies outside ``earliest`` .. ``latest`` (a typo or a placeholder such as 9999-12-31 or 1970-01-01)."""
+    date lies outside ``earliest`` .. ``latest`` (typos, placeholders such as 9999-12-31 or 1970-01-01)."""
     if not earliest <= record.created_at <= latest:
         raise InvalidRecord(
             f"created_at: {record.created_at.isoformat()} is outside {earliest.date()} .. {latest.date()}"
         )
-    if not _has_nul(record.raw) and "\x00" not in "".join(
-        value for value in (record.source_id, record.text, record.author, record.url, record.lang_hint) if value
-    ):
+    fields = (record.source_id, record.text, record.author, record.url, record.lang_hint)
+    if not _has_nul(record.raw) and "\x00" not in "".join(value for value in fields if value):
         return record
     return replace(
         record,
