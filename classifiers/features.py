@@ -25,8 +25,8 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from classifiers import encoder
+from classifiers.patterns import URL
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _ELONGATION = re.compile(r"(\w)\1{2,}")
 _WORD_TOKEN = r"(?u)#?\b\w[\w'\-]*\b|[!?]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]"
@@ -35,7 +35,7 @@ _TOKEN = re.compile(_WORD_TOKEN)
 
 def preprocess(text: str) -> str:
     """Lower-case, replace links and mentions by placeholders, shorten elongations ("sooo" -> "soo")."""
-    text = _URL.sub(" httpurl ", text.lower())
+    text = URL.sub(" httpurl ", text.lower())
     text = _MENTION.sub(" @user ", text)
     return _ELONGATION.sub(r"\1\1", text)
 

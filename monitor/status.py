@@ -105,11 +105,7 @@ def _run(run: CollectionRun) -> dict[str, Any]:
     }
 
 
-EXPORT_COLUMNS = (
-    "source", "source_id", "created_at", "lang", "author", "url", "text", "likes", "reposts", "replies", "quotes",
-    "relevant", "stance", "stance_confidence", "aspects", "safety_concern", "sentiment", "sentiment_score", "model",
-)
-#: Parquet column types of an export (monitor.tables.TYPES).
+#: The columns of an export, in order, with their Parquet types (monitor.tables.TYPES).
 EXPORT_TYPES = {
     "source": "string", "source_id": "string", "created_at": "timestamp", "lang": "string", "author": "string",
     "url": "string", "text": "string", "likes": "int", "reposts": "int", "replies": "int", "quotes": "int",

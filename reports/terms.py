@@ -12,13 +12,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from classifiers.patterns import URL
 from reports.stopwords import STOPWORDS
 from storage.models import STANCES
 
 PRIOR_STRENGTH = 500.0
 MIN_TERM_COUNT = 3
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
 _HASHTAG = re.compile(r"#(\w[\w-]*\w|\w)")
 _MENTION = re.compile(r"[@＠]\w[\w.-]*")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
@@ -34,7 +34,7 @@ class StanceTerms:
 
 def tokenise(text: str) -> tuple[list[str], list[str]]:
     """(words, hashtags) of one post: lower-cased, URLs and mentions removed, stopwords dropped."""
-    text = _MENTION.sub(" ", _URL.sub(" ", text.lower()))
+    text = _MENTION.sub(" ", URL.sub(" ", text.lower()))
     hashtags = ["#" + tag for tag in _HASHTAG.findall(text)]
     text = _HASHTAG.sub(" ", text)
     words = [w.strip("'’-") for w in _WORD.findall(text)]

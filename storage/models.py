@@ -12,7 +12,6 @@ from typing import Any, Optional
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,10 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base
-
 # The label vocabulary is defined once, in classifiers.labels; re-exported here for queries and reports.
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: F401
+from storage.base import Base
+
 
 class Post(Base):
     __tablename__ = "posts"

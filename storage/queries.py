@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import Classification, CollectionRun, Cursor, HumanLabel, ModelVersion, Post, PostEmbedding
+from storage.clock import utcnow
+from storage.models import (
+    Classification,
+    CollectionRun,
+    Cursor,
+    HumanLabel,
+    ModelVersion,
+    Post,
+    PostEmbedding,
+)
 
 # SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
 _CHUNK_PARAMS = 30_000
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _insert_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols):

@@ -11,22 +11,16 @@ longer matches, so exactly one sees rowcount 1.
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.clock import as_utc
 from storage.models import CollectionRun, HumanLabel
 from storage.scheduling_models import Alert, JobState, Lease
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime (SQLite returns naive UTC; PostgreSQL aware)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _insert(session: Session):

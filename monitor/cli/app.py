@@ -23,7 +23,16 @@ from monitor.cli import models as cli_models
 from monitor.cli import schedule as cli_schedule
 from monitor.cli import serve as cli_serve
 from monitor.cli import status as cli_status
-from monitor.cli.common import State, console, out, parse_date, parse_list, progress, settings
+from monitor.cli.common import (
+    GlobalOptions,
+    console,
+    global_options,
+    out,
+    parse_date,
+    parse_list,
+    progress,
+    settings,
+)
 from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
 
@@ -34,6 +43,7 @@ app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance 
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration file (default ./stance.toml)."),
     log_format: str = typer.Option("text", "--log-format", help="text or json."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
@@ -43,8 +53,7 @@ def _main(
 
     if log_format not in ("text", "json"):
         raise typer.BadParameter(f"expected text or json, got {log_format!r}", param_hint="--log-format")
-    State.config = config
-    State.quiet = quiet
+    ctx.obj = GlobalOptions(config=config, quiet=quiet)
     configure_logging(log_format, logging.DEBUG if verbose else logging.WARNING)
 
 
@@ -62,7 +71,10 @@ def _print_summaries(summaries) -> None:
 
 
 @app.command()
-def init(force: bool = typer.Option(False, "--force", help="Overwrite an existing configuration file.")) -> None:
+def init(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing configuration file."),
+) -> None:
     """Write a commented stance.toml and create or upgrade the database.
 
     Example: stance init
@@ -70,19 +82,20 @@ def init(force: bool = typer.Option(False, "--force", help="Overwrite an existin
     from monitor import jobs
     from monitor.config import DEFAULT_PATH, default_config_text
 
-    path = State.config or DEFAULT_PATH
+    path = global_options(ctx).config or DEFAULT_PATH
     if path.exists() and not force:
         out.print(f"{path} exists; keeping it (use --force to overwrite)", markup=False)
     else:
         path.write_text(default_config_text(), encoding="utf-8")
         out.print(f"wrote {path}", markup=False)
-    current = settings()
+    current = settings(ctx)
     jobs.open_store(current)
     out.print(f"database ready: {jobs.safe_url(current.database_url)}", markup=False)
 
 
 @app.command()
 def collect(
+    ctx: typer.Context,
     source: Optional[str] = typer.Option(None, "--source", help="Only this source (even if disabled in the config)."),
     since: Optional[str] = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
     until: Optional[str] = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
@@ -101,12 +114,12 @@ def collect(
 
     window = FetchWindow(_as_datetime(parse_date(since, "--since")), _as_datetime(parse_date(until, "--until")),
                          max_posts)
-    current = settings()
+    current = settings(ctx)
     if dry_run:
         for line in jobs.dry_run(current, source, window):
             out.print(line, markup=False, highlight=False)
         return
-    with progress() as bar:
+    with progress(ctx) as bar:
         tasks: dict[str, object] = {}
 
         def on_page(summary) -> None:
@@ -137,7 +150,7 @@ def _as_datetime(day: Optional[date]) -> Optional[datetime]:
 
 
 @app.command()
-def classify(rescore: bool = typer.Option(False, "--rescore",
+def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore",
                                           help="Drop the active version's classifications and score again.")) -> None:
     """Classify stored posts that the active model version has not classified yet.
 
@@ -147,8 +160,8 @@ def classify(rescore: bool = typer.Option(False, "--rescore",
     """
     from monitor import jobs
 
-    current = settings()
-    with progress() as bar:
+    current = settings(ctx)
+    with progress(ctx) as bar:
         task = bar.add_task("classifying posts", total=None if rescore else jobs.count_pending(current))
         result = jobs.classify(current, on_batch=lambda n: bar.advance(task, n), rescore=rescore)
     out.print(f"classified {plural(result.classified, 'post')} with {result.model}", markup=False)
@@ -156,6 +169,7 @@ def classify(rescore: bool = typer.Option(False, "--rescore",
 
 @app.command()
 def report(
+    ctx: typer.Context,
     date_from: Optional[str] = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
     date_to: Optional[str] = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
     freq: Optional[str] = typer.Option(
@@ -183,8 +197,8 @@ def report(
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if first and last and first > last:
         raise typer.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
-    current = settings()
-    with progress() as bar:
+    current = settings(ctx)
+    with progress(ctx) as bar:
         task = bar.add_task("report", total=None)
         result = jobs.report(
             current, date_from=first, date_to=last, freq=freq, langs=parse_list(lang),
@@ -203,15 +217,15 @@ def _print_report(result) -> None:
 
 
 @app.command()
-def run() -> None:
+def run(ctx: typer.Context) -> None:
     """The main job: collect from the enabled sources, classify, and write the report.
 
     Example: stance run
     """
     from monitor import jobs
 
-    current = settings()
-    with progress() as bar:
+    current = settings(ctx)
+    with progress(ctx) as bar:
         task = bar.add_task("collecting", total=None)
         result = jobs.run(
             current, on_page=lambda s: bar.update(task, description=f"collecting {s.source}", completed=s.fetched),
@@ -228,6 +242,7 @@ def run() -> None:
 
 @app.command()
 def stream(
+    ctx: typer.Context,
     source: str = typer.Option("bluesky", "--source", help="Only bluesky (the public Jetstream feed) for now."),
     max_events: Optional[int] = typer.Option(None, "--max-events", min=1, help="Stop after this many events."),
 ) -> None:
@@ -240,7 +255,7 @@ def stream(
 
     if source != "bluesky":
         raise typer.BadParameter(f"live mode exists for bluesky only, got {source!r}", param_hint="--source")
-    current = settings()
+    current = settings(ctx)
     url = current.sources["bluesky"].options.get("jetstream_url", JETSTREAM_URL)
     summary = stream_bluesky(jobs.open_store(current), jobs.ingest_context(current), url=url, max_events=max_events)
     out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}",

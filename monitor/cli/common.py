@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -24,30 +25,44 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-class State:
-    """The global options of this invocation (``stance --config ... --quiet COMMAND``)."""
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The global options of one invocation (``stance --config ... --quiet COMMAND``), kept as the click
+    context's ``obj`` by the app's callback; commands read them through their ``ctx``."""
 
     config: Optional[Path] = None
     quiet: bool = False
 
 
-def settings() -> Settings:
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    options = ctx.find_root().obj
+    return options if isinstance(options, GlobalOptions) else GlobalOptions()
+
+
+def settings(ctx: typer.Context) -> Settings:
     from monitor.config import load_settings
 
-    return load_settings(State.config)
+    return load_settings(global_options(ctx).config)
 
 
-def progress_shown() -> bool:
+def progress_shown(ctx: typer.Context) -> bool:
     """Progress bars go to a terminal on stderr, never into a pipe, a log file or a --quiet run."""
-    return console.is_terminal and not State.quiet
+    return console.is_terminal and not global_options(ctx).quiet
 
 
-def progress(count_label: str = "") -> Progress:
-    """A transient rich progress display; disabled (every call a no-op) when ``progress_shown()`` is false.
+def progress(ctx: typer.Context, count_label: str = "") -> Progress:
+    """A transient rich progress display; disabled (every call a no-op) when ``progress_shown(ctx)`` is false.
 
     Tasks without a total show a spinner and their count; tasks with one show a bar and "done/total".
     """
-    from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
     from rich.text import Text
 
     class Count(ProgressColumn):
@@ -59,13 +74,13 @@ def progress(count_label: str = "") -> Progress:
 
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(),
                     TextColumn(count_label), TimeElapsedColumn(), console=console, transient=True,
-                    disable=not progress_shown())
+                    disable=not progress_shown(ctx))
 
 
 @contextmanager
-def steps(description: str) -> Iterator:
+def steps(ctx: typer.Context, description: str) -> Iterator:
     """A progress display for work reported as ``(step description, done, total)``; yields the callback."""
-    with progress() as bar:
+    with progress(ctx) as bar:
         task = bar.add_task(description, total=None)
 
         def report(step: str, done: int | None = None, total: int | None = None) -> None:

@@ -38,6 +38,7 @@ def _column_map(preset: Optional[str], spec: Optional[str], source: Optional[str
 
 
 def import_(
+    ctx: typer.Context,
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="JSONL or CSV files."),
     preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
     mapping: Optional[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
@@ -61,8 +62,8 @@ def import_(
     from monitor import jobs
 
     columns = _column_map(preset, mapping, source)
-    current = settings()
-    with progress() as bar:
+    current = settings(ctx)
+    with progress(ctx) as bar:
         task = bar.add_task("importing", total=None)
         results = jobs.import_files(
             current, files, mapping=columns,
@@ -85,6 +86,7 @@ def import_(
 
 
 def predict(
+    ctx: typer.Context,
     input: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL (X API v2 / twarc2 too) or Parquet file."),
     output: Path = typer.Option(..., "--out", help="Where to write the rows with predictions (csv, jsonl, parquet)."),
     text_col: Optional[str] = typer.Option(None, "--text-col", help="The column holding the post text (default text)."),
@@ -105,14 +107,15 @@ def predict(
     from monitor.predict import predict_file
 
     columns = _column_map(preset, mapping, text_column=text_col, lang_column=lang_col)
-    with progress() as bar:
+    with progress(ctx) as bar:
         task = bar.add_task("predicting", total=None)
-        n = predict_file(input, output, model=model, languages=settings().topic.languages, mapping=columns,
+        n = predict_file(input, output, model=model, languages=settings(ctx).topic.languages, mapping=columns,
                          on_batch=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"wrote {plural(n, 'row')} to {output}", markup=False)
 
 
 def export(
+    ctx: typer.Context,
     output: Path = typer.Argument(..., metavar="OUTPUT", help="Output file (.csv, .jsonl or .parquet)."),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the suffix)."),
     date_from: Optional[str] = typer.Option(None, "--from", help="First day (UTC), YYYY-MM-DD."),
@@ -142,12 +145,13 @@ def export(
                                  param_hint="--stance")
     chosen = ExportFilter(parse_date(date_from, "--from"), parse_date(date_to, "--to"), parse_list(lang),
                           parse_list(source), stances, model)
-    with jobs.open_store(settings(), read_only=True, must_exist=True)() as session:
+    with jobs.open_store(settings(ctx), read_only=True, must_exist=True)() as session:
         n = export_posts(session, output, fmt, chosen)
     out.print(f"wrote {plural(n, 'post')} to {output}", markup=False)
 
 
 def purge(
+    ctx: typer.Context,
     source: str = typer.Option(..., "--source", help="The source the ids belong to, e.g. x."),
     ids_file: Path = typer.Argument(..., metavar="IDS_FILE",
                                     help="A file with one source id per line (e.g. from X compliance jobs)."),
@@ -163,7 +167,7 @@ def purge(
         ids = [line.strip() for line in ids_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError as exc:
         raise MonitorError(f"{ids_file}: cannot read: {exc.strerror}") from None
-    sessions = jobs.open_store(settings())
+    sessions = jobs.open_store(settings(ctx))
     with sessions.begin() as session:
         n = purge_posts(session, source, ids)
     out.print(f"deleted {plural(n, 'post')}", markup=False)

@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def label(
+    ctx: typer.Context,
     annotator: str | None = typer.Option(None, "--annotator", help="Whose labels these are (default: your login)."),
     limit: int = typer.Option(50, "--limit", min=1, help="How many posts to label or export."),
     export: Path | None = typer.Option(None, "--export", help="Write the chosen posts to this CSV instead."),
@@ -47,7 +48,7 @@ def label(
     if sum(bool(mode) for mode in (export, import_file, show_agreement)) > 1:
         raise usage_error("use one of --export, --import and --agreement at a time")
     name = _annotator(annotator)
-    sessions = jobs.open_store(settings())
+    sessions = jobs.open_store(settings(ctx))
     if show_agreement:
         with sessions() as session:
             _print_agreement(out, labeling_csv.agreement(session))

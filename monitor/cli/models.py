@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
+    ctx: typer.Context,
     data: Optional[Path] = typer.Argument(None, help="A labelled CSV/JSONL file (omit to retrain the default model)."),
     label_col: Optional[str] = typer.Option(None, "--label-col", help="The label column of DATA."),
     text_col: str = typer.Option("text", "--text-col", help="The text column of DATA."),
@@ -44,14 +45,14 @@ def train(
     if data is not None:
         if not label_col or not out_path:
             raise usage_error("training on a file needs --label-col and --out")
-        with steps("training") as on_step:
+        with steps(ctx, "training") as on_step:
             result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col,
                                                        on_step=on_step)
         _print_single_label_metrics(result.metrics)
     else:
-        current = settings()
+        current = settings(ctx)
         sessions = jobs.open_store(current)
-        with sessions.begin() as session, steps("training") as on_step:
+        with sessions.begin() as session, steps(ctx, "training") as on_step:
             jobs.ensure_active_model(session)
             result = model_registry.train_topic_version(session, current.models_dir, activate, folds,
                                                         datasets or current.datasets_dir, on_step=on_step)
@@ -92,7 +93,7 @@ def _print_topic_metrics(metrics: dict) -> None:
 
 
 @models_app.command("list")
-def models_list() -> None:
+def models_list(ctx: typer.Context) -> None:
     """List model versions with their scores on the same held-out real posts.
 
     Versions are compared only on the held-out set the active version was measured on; a version measured
@@ -104,7 +105,7 @@ def models_list() -> None:
 
     from monitor import jobs, model_registry
 
-    sessions = jobs.open_store(settings())
+    sessions = jobs.open_store(settings(ctx))
     with sessions.begin() as session:
         active = jobs.ensure_active_model(session)
         reference = active.metrics.get("held_out_hash")
@@ -130,28 +131,31 @@ def models_list() -> None:
 
 
 @models_app.command("activate")
-def models_activate(name: str = typer.Argument(..., help="The version name from `stance models list`.")) -> None:
+def models_activate(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The version name from `stance models list`."),
+) -> None:
     """Make a model version the active one; then `stance classify` scores history with it.
 
     Example: stance models activate stance-20251125-101500-1a2b3c4d
     """
     from monitor import jobs, model_registry
 
-    sessions = jobs.open_store(settings())
+    sessions = jobs.open_store(settings(ctx))
     with sessions.begin() as session:
         version = model_registry.activate(session, name)
         out.print(f"active: {version.name}", markup=False)
 
 
 @models_app.command("rollback")
-def models_rollback() -> None:
+def models_rollback(ctx: typer.Context) -> None:
     """Re-activate the version that was active before the current one.
 
     Example: stance models rollback
     """
     from monitor import jobs, model_registry
 
-    sessions = jobs.open_store(settings())
+    sessions = jobs.open_store(settings(ctx))
     with sessions.begin() as session:
         version = model_registry.rollback(session)
         out.print(f"active: {version.name}", markup=False)

@@ -33,15 +33,15 @@ def register(app: typer.Typer) -> None:
     app.command("job")(job)
 
 
-def _runtime(stop: threading.Event):
+def _runtime(ctx: typer.Context, stop: threading.Event):
     """Settings, schedule, alert settings and database, read once here at the edge."""
     from monitor import jobs
     from monitor.scheduling.alerts import parse_alerts
-    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.config import parse_schedule
+    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.scheduler import Runtime
 
-    current = settings()
+    current = settings(ctx)
     file = str(current.path or "stance.toml")
     plan = parse_schedule(current.schedule, current.sources, file)
     alerts = parse_alerts(current.alerts, os.environ, file)
@@ -102,7 +102,7 @@ def _print_pass(runtime, outcomes) -> None:
 
 
 def _when(value) -> str:
-    from storage.scheduling_queries import as_utc
+    from storage.clock import as_utc
 
     return as_utc(value).isoformat(timespec="seconds") if value else "-"
 
@@ -117,6 +117,7 @@ def _info_logging() -> None:
 
 
 def schedule(
+    ctx: typer.Context,
     once: bool = typer.Option(False, "--once", help="Run what is due now, once, and exit (for cron)."),
     show: bool = typer.Option(False, "--list", help="List the configured jobs and their state, run nothing."),
 ) -> None:
@@ -132,7 +133,7 @@ def schedule(
 
     _info_logging()
     stop = threading.Event()
-    runtime = _runtime(stop)
+    runtime = _runtime(ctx, stop)
     try:
         if show:
             _show_jobs(runtime)
@@ -156,6 +157,7 @@ def schedule(
 
 
 def job(
+    ctx: typer.Context,
     name: Optional[str] = typer.Argument(None, metavar="[NAME]",
                                          help="A job name from [schedule.jobs] (omit to list them)."),
 ) -> None:
@@ -176,7 +178,7 @@ def job(
     from monitor.scheduling.scheduler import run_job, stop_on_signals
 
     stop = threading.Event()
-    runtime = _runtime(stop)
+    runtime = _runtime(ctx, stop)
     try:
         if name is None:
             _show_jobs(runtime)

@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (others need STANCE_SERVE_TOKEN)."),
     port: int = typer.Option(8050, "--port", min=0, max=65535, help="Port to listen on."),
 ) -> None:
@@ -44,7 +45,7 @@ def serve(
     if token is not None and len(token) < 16:
         raise MonitorError(f"{TOKEN_ENV}: use at least 16 characters (e.g. `python3 -c 'import secrets; "
                            f"print(secrets.token_urlsafe())'`)")
-    current = settings()
+    current = settings(ctx)
     jobs.open_store(current)  # create or upgrade the schema now, with a clear error if the database is unusable
     app = create_app(current, WebOptions(Access(token, public), warm=True))
     shown = f"[{host}]" if ":" in host else host

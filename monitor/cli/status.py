@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON object.")) -> None:
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print a JSON object.")) -> None:
     """Counts per source and day, the last runs and their errors.
 
     Reads an existing database only: outside a project folder (no stance.toml, no stance.db) it says so
@@ -26,7 +26,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print a JSON obje
     from monitor import jobs
     from monitor.status import status as read_status
 
-    with jobs.open_store(settings(), read_only=True, must_exist=True)() as session:
+    with jobs.open_store(settings(ctx), read_only=True, must_exist=True)() as session:
         summary = read_status(session)
     if as_json:
         out.print_json(json.dumps(summary, default=str))

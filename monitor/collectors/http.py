@@ -10,6 +10,7 @@ Also the one HTML-to-text function the sources whose payloads carry HTML (Mastod
 from __future__ import annotations
 
 import html
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,11 @@ T = TypeVar("T")
 
 #: Seconds to wait for a connection, and for the server to send data: (connect, read), as requests takes them.
 DEFAULT_TIMEOUT = (10.0, 30.0)
-USER_AGENT = "stance-monitor/0.1 (research; +https://github.com/)"
+# Platforms ask for an agent that names the tool and how to reach its operator: STANCE_CONTACT (an e-mail
+# address or URL) is appended when set; REDDIT_USER_AGENT overrides it for Reddit, as Reddit's rules suggest.
+USER_AGENT = "stance-monitor/0.1 (open-source debate monitor" + (
+    f"; contact {os.environ['STANCE_CONTACT']})" if os.environ.get("STANCE_CONTACT") else ")"
+)
 
 
 @dataclass(frozen=True)

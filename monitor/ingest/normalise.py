@@ -6,10 +6,11 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from monitor.ingest.records import PostRecord
+from storage.clock import as_utc
 
 MAX_TEXT_CHARS = 20_000
 
@@ -35,12 +36,6 @@ def content_hash(text: str) -> str:
     """A hash that is equal for posts differing only in case, punctuation, links and spacing."""
     folded = " ".join(_HASH_NOISE.sub(" ", text.casefold()).split())
     return hashlib.sha1(folded.encode()).hexdigest()
-
-
-def as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def matches_keywords(text: str, keywords: tuple[str, ...]) -> bool:

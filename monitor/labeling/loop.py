@@ -1,10 +1,12 @@
-"""Human labels for active learning: which posts to label, asking for labels, CSV round trips, agreement.
+"""Human labels for active learning: which posts to label, and asking for labels one key at a time.
 
 Posts worth a human's time are those the active model is least sure about, spread over months, sources
 and languages so that one noisy week or platform does not eat the whole batch, and never near-duplicates
-of posts already labelled (a second copy of a labelled retweet teaches the model nothing). Labels follow
-../shared/LABELING.md and land in ``HumanLabel``, one row per post and annotator, which
-``model_registry.stored_labels`` reads when ``stance train`` retrains.
+of posts already labelled (a second copy of a labelled retweet teaches the model nothing). Labels follow the
+project's labelling rules and land in ``HumanLabel``, one row per post and annotator, which
+``monitor.model_registry.stored_labels`` reads when ``stance train`` retrains. Spreadsheet round trips and
+agreement between annotators live in ``monitor.labeling.spreadsheet``; the browser's labelling page in
+``monitor.web.labeling``.
 
 Functions taking a Session leave the transaction to the caller; ``annotate`` takes a session factory
 because it commits after every post, so quitting (or a crash) keeps everything labelled so far.
@@ -23,6 +25,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifiers.patterns import URL
 from monitor.errors import MonitorError
 from storage.models import ASPECTS, SENTIMENTS, STANCES, Classification, HumanLabel, Post
 from storage.queries import utcnow
@@ -30,7 +33,6 @@ from storage.queries import utcnow
 #: Two posts whose texts agree in their first this-many normalised characters count as near-duplicates.
 PREFIX_CHARS = 60
 _NOT_WORD = re.compile(r"[\W_]+")
-_LINK = re.compile(r"https?://\S+|www\.\S+")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def near_duplicate_key(text: str) -> str:
 
     Shared news headlines with different comments, or the same post with another short link, agree here.
     """
-    return " ".join(_NOT_WORD.sub(" ", _LINK.sub(" ", text.casefold())).split())[:PREFIX_CHARS]
+    return " ".join(_NOT_WORD.sub(" ", URL.sub(" ", text.casefold())).split())[:PREFIX_CHARS]
 
 
 def choose_posts(session: Session, annotator: str, limit: int, model_version_id: int) -> list[Candidate]:

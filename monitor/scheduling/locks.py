@@ -16,23 +16,20 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import MonitorError
 from storage import scheduling_queries as sq
+from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 
 class LockHeld(MonitorError):
     "Another process holds the lease of this job."
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def owner_id() -> str:

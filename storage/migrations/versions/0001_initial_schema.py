@@ -4,9 +4,8 @@ Revision ID: 0001_initial
 Revises: 
 Create Date: 2026-11-25 18:01:09.015714
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_initial'
 down_revision = None

@@ -4,9 +4,8 @@ Revision ID: 0002_scheduling
 Revises: 0001_initial
 Create Date: 2026-11-25 18:25:50.774249
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_scheduling'
 down_revision = '0001_initial'
