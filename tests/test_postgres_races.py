@@ -49,7 +49,8 @@ def test_processes_registering_the_default_model_together_all_succeed(fresh_post
 
     engine, _ = open_database(fresh_postgres_url)
     engine.dispose()
-    code = ("import sys\nfrom monitor.jobs import ensure_active_model\nfrom storage.engine import open_database\n"
+    code = ("import sys\nfrom monitor.jobs import ensure_active_model\n"
+            "from storage.engine import open_database\n"
             "engine, sessions = open_database(sys.argv[1])\n"
             "with sessions.begin() as session:\n"
             "    print(ensure_active_model(session).id)\n")
@@ -98,7 +99,8 @@ def test_two_classify_at_once_never_classify_a_post_twice(db_url, workdir, monke
     jobs.import_files(settings, [workdir / "posts.jsonl"])
     labels = SimpleNamespace(relevant=True, relevance_score=0.9, stance="neutral", aspects=(),
                              stance_proba={"pro_open": 0.2, "pro_closed": 0.2, "neutral": 0.6},
-                             safety_concern=False, sentiment="neutral", sentiment_score=0.0, sentiment_model="x")
+                             safety_concern=False, sentiment="neutral", sentiment_score=0.0,
+                             sentiment_model="x")
 
     class Slow:
         sentiment = None
@@ -107,7 +109,16 @@ def test_two_classify_at_once_never_classify_a_post_twice(db_url, workdir, monke
             time.sleep(0.05)
             return [labels] * len(texts)
 
-    monkeypatch.setattr(jobs, "load_classifier", lambda version, settings: Slow())
+    together = threading.Barrier(2, timeout=3)
+
+    def load(version, settings):
+        try:  # both start classifying at the same moment, unless one waits for the other
+            together.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return Slow()
+
+    monkeypatch.setattr(jobs, "load_classifier", load)
     counts = []
     threads = [threading.Thread(target=lambda: counts.append(jobs.classify(settings).classified))
                for _ in range(2)]
