@@ -34,6 +34,11 @@ class SourceSettings:
     keyword_filter: bool | None = None
     #: ``retention_days``: posts older than this are deleted by ``stance expire``; None uses ``[retention] days``.
     retention_days: int | None = None
+    #: Seconds to wait for a connection and for data (every request); a run ends, failed, after
+    #: ``max_run_seconds``.
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_run_seconds: float = 1800.0
     #: Source-specific keys (instances, subreddits, feeds, paths, ...), validated by the collector.
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -66,6 +71,9 @@ class Settings:
     mask_mentions: bool = False
     #: ``[retention] days``: default age after which ``stance expire`` deletes posts (None: keep forever).
     retention_days: int | None = None
+    #: Posts dated before this day, or more than ``future_days`` ahead of now, are rejected at import.
+    earliest_post: date = date(2006, 1, 1)
+    future_days: int = 2
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
 
@@ -167,6 +175,7 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
     if bad:
         raise report.fail("formats", "a list of 'pdf' and/or 'png'")
     privacy = _Reader(data.get("privacy", {}), "privacy", file)
+    ingest = _Reader(data.get("ingest", {}), "ingest", file)
     classify = _Reader(data.get("classify", {}), "classify", file)
     models = _Reader(data.get("models", {}), "models", file)
     database_url = environ.get("STANCE_DATABASE_URL") or root.get(
@@ -191,9 +200,21 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         aggregate_only=privacy.str_list("aggregate_only", ("x",)),
         mask_mentions=privacy.get("mask_mentions", bool, False, "true or false"),
         retention_days=_Reader(data.get("retention", {}), "retention", file).positive_int("days", None),
+        earliest_post=_day(ingest, "earliest_post", date(2006, 1, 1)),
+        future_days=ingest.positive_int("future_days", 2) or 2,
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
     )
+
+
+def _day(reader: _Reader, key: str, default: date | None) -> date | None:
+    when = reader.get(key, (date, str), default, "a date like 2025-08-05")
+    if isinstance(when, str):
+        try:
+            when = date.fromisoformat(when)
+        except ValueError:
+            raise reader.fail(key, "a date like 2025-08-05") from None
+    return when
 
 
 def _topic(reader: _Reader) -> Topic:
@@ -201,12 +222,7 @@ def _topic(reader: _Reader) -> Topic:
     raw_events = reader.get("events", list, [], "a list of {date, label} tables")
     for index, raw in enumerate(raw_events):
         event = _Reader(raw, f"topic.events[{index}]", reader.file)
-        when = event.get("date", (date, str), None, "a date like 2025-08-05")
-        if isinstance(when, str):
-            try:
-                when = date.fromisoformat(when)
-            except ValueError:
-                raise event.fail("date", "a date like 2025-08-05") from None
+        when = _day(event, "date", None)
         if when is None:
             raise ConfigError(f"{reader.file}: [topic.events[{index}]] date: missing")
         events.append(Event(when, event.get("label", str, "", "a string")))
@@ -220,8 +236,16 @@ def _topic(reader: _Reader) -> Topic:
     )
 
 
+def _seconds(reader: _Reader, key: str, default: float) -> float:
+    value = reader.get(key, (int, float), default, "a positive number of seconds")
+    if isinstance(value, bool) or value <= 0:
+        raise reader.fail(key, "a positive number of seconds")
+    return float(value)
+
+
 def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
-    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days"}
+    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days",
+             "connect_timeout", "read_timeout", "max_run_seconds"}
     base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
         "base_url", str, None, "a URL string"
     )
@@ -233,5 +257,8 @@ def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSet
         max_posts_per_run=reader.positive_int("max_posts_per_run", None),
         keyword_filter=reader.get("keyword_filter", bool, None, "true or false"),
         retention_days=reader.positive_int("retention_days", None),
+        connect_timeout=_seconds(reader, "connect_timeout", 10.0),
+        read_timeout=_seconds(reader, "read_timeout", 30.0),
+        max_run_seconds=_seconds(reader, "max_run_seconds", 1800.0),
         options={k: v for k, v in reader.data.items() if k not in known},
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -33,7 +34,7 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
 
 app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance and sentiment, chart it.",
@@ -104,6 +105,9 @@ def collect(
 ) -> None:
     """Collect new posts from the enabled sources, incrementally.
 
+    Exit codes: 0 every run ok (a source whose lease another process holds is skipped), 2 some queries
+    failed (HTTP errors, timeouts, unreadable responses, the time budget spent), 4 all failed, 5 stopped.
+
     Example: stance collect --source hackernews --max 200
     """
     from monitor import jobs
@@ -128,6 +132,18 @@ def collect(
 
         summaries = jobs.collect(current, source, window, on_page=on_page)
     _print_summaries(summaries)
+    _exit_for(summaries)
+
+
+def _exit_for(summaries) -> None:
+    """Exit as `stance job` does when a run failed: 2 some queries failed, 4 all did, 5 stopped. A source
+    whose lease another process holds is skipped, not failed (that process collects it)."""
+    from monitor.cli.schedule import EXIT_CODES
+    from monitor.scheduling.runners import summarise_collection
+
+    code = EXIT_CODES[summarise_collection(None, [s for s in summaries if s.status != "locked"]).status]
+    if code:
+        raise typer.Exit(code)
 
 
 def _as_datetime(day: Optional[date]) -> Optional[datetime]:
@@ -222,6 +238,7 @@ def run(ctx: typer.Context) -> None:
     out.print(f"classified {plural(result.classified.classified, 'post')} with {result.classified.model}",
               markup=False)
     _print_report(result.report)
+    _exit_for(result.collected)
 
 
 @app.command()
@@ -264,18 +281,47 @@ def _usage_line(exc: click.ClickException) -> str:
     return message
 
 
+def _terminate_as_interrupt(received: threading.Event):
+    """SIGTERM unwinds like Ctrl-C (raising Terminated, and setting ``received``), so that a collection run is
+    marked stopped and its lease released instead of held for its lifetime. ``stance schedule`` installs its
+    own, gentler handler. Returns the previous handler."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(_signum, _frame):
+        received.set()
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point of the ``stance`` script; ``argv`` defaults to the process arguments.
 
     Exit codes: 0 ok, 1 a problem the user can act on (one line on stderr), 2 a usage error (one line),
-    130 interrupted; commands such as ``stance job`` add their own (see their help).
+    130 interrupted, 143 stopped by SIGTERM; commands such as ``stance job`` add their own (see their help).
     """
+    terminated = threading.Event()
+    previous = _terminate_as_interrupt(terminated)
+    try:
+        _run(argv, terminated)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Optional[list[str]], terminated: threading.Event) -> None:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stance")
     except MonitorError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        _exit_if_terminated(terminated)
         console.print("interrupted", markup=False)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as exc:  # `stance` or `stance models` alone: the help
@@ -285,6 +331,14 @@ def main(argv: Optional[list[str]] = None) -> None:
         console.print(f"error: {_usage_line(exc)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
+        _exit_if_terminated(terminated)
         sys.exit(exc.exit_code)
+    _exit_if_terminated(terminated)  # typer turns KeyboardInterrupt into a return value of 130
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def _exit_if_terminated(terminated: threading.Event) -> None:
+    if terminated.is_set():
+        console.print("stopped by SIGTERM", markup=False)
+        sys.exit(143)

@@ -10,22 +10,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import encoder as embedding_codec
 from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
+from monitor.collectors.http import RetryPolicy
+from monitor.errors import Terminated
 from monitor.ingest.normalise import matches_keywords, record_to_row
 from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
-from monitor.ingest.records import InvalidRecord, PostRecord
+from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
 from storage.models import CollectionRun
 
 log = logging.getLogger(__name__)
+
+#: Stored and printed error messages are cut here (a driver error can quote a whole page of SQL).
+MAX_ERROR_CHARS = 500
+EARLIEST_POST = datetime(2006, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class IngestContext:
     aggregate_only: tuple[str, ...] = ()
     mask_mentions: bool = False
 
+    #: Posts dated before this, or more than ``future`` after now, are rejected (typos, placeholder dates).
+    earliest: datetime = EARLIEST_POST
+    future: timedelta = timedelta(days=2)
+
     def filters_keywords(self, collector: Collector) -> bool:
         return self.keyword_filters.get(collector.name, collector.filter_by_keywords)
 
@@ -59,6 +70,8 @@ class RunSummary:
     skipped: int = 0
     #: Items that could not become posts (also listed in ``errors``, with page-level problems).
     invalid: int = 0
+    #: Valid posts that were stored before (by source and id).
+    duplicates: int = 0
     errors: list[ItemError] = field(default_factory=list)
     counted: int | None = None
     status: str = "ok"
@@ -70,7 +83,7 @@ class RunSummary:
 
     @property
     def already_stored(self) -> int:
-        return self.fetched - self.invalid - self.skipped - self.new
+        return self.duplicates
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
@@ -125,6 +138,10 @@ def collect_query(
     "stopped" (a scheduler shutting down), and the next run resumes from the cursor.
     """
     summary = RunSummary(collector.name, query)
+    # Network collectors carry a retry policy with the source's time budget; the run's clock starts now.
+    policy = getattr(collector, "policy", None)
+    if isinstance(policy, RetryPolicy):
+        policy = collector.policy = policy.started()
     with sessions.begin() as session:
         run = queries.start_run(session, collector.name, query)
         summary.run_id = run.id
@@ -134,51 +151,98 @@ def collect_query(
             _store_page(sessions, collector, query, page, context, summary)
             if on_page:
                 on_page(summary)
+            if page.failed:
+                reasons = "; ".join(f"{e.position}: {e.reason}" for e in page.errors) or "unreadable response"
+                summary.status, summary.error = "failed", _clip(reasons)
+                break
             if should_stop is not None and should_stop():
                 summary.status, summary.error = "stopped", "stopped on request; resumes from the cursor"
                 break
-    except KeyboardInterrupt:
-        summary.status, summary.error = "interrupted", "interrupted by the user"
+            if isinstance(policy, RetryPolicy):
+                policy.check_time(f"{collector.name} {query}")
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            summary.status, summary.error = "stopped", "stopped by SIGTERM; resumes from the cursor"
+        else:
+            summary.status, summary.error = "interrupted", "interrupted by the user"
         _finish_run(sessions, summary)
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the run; what was committed stays committed
-        log.warning("%s %r failed after %d pages: %s", collector.name, query, summary.pages, exc)
-        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        summary.status, summary.error = "failed", short_error(exc)
+        log.warning("%s %r failed after %d pages: %s", collector.name, query, summary.pages, summary.error)
     _finish_run(sessions, summary)
     return summary
 
 
 def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
-    records, skipped_before = [], summary.skipped
+    records, where, skipped_before = [], [], summary.skipped
     positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
+    latest = datetime.now(timezone.utc) + context.future
     for raw, position in zip(page.items, positions):
         try:
-            record = collector.to_post(raw)
+            record = checked(collector.to_post(raw), context.earliest, latest)
         except InvalidRecord as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, str(exc), _preview(raw)))
+            summary.errors.append(ItemError(position, _clip(str(exc)), _preview(raw)))
             continue
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, f"unexpected payload: {type(exc).__name__}: {exc}"))
+            reason = f"unexpected payload: {short_error(exc)}"
+            summary.errors.append(ItemError(position, reason, _preview(raw)))
             continue
         if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1
             continue
         records.append(record)
+        where.append(position)
     summary.errors.extend(page.errors)
-    with sessions.begin() as session:
-        new_ids = ingest(session, records, context)
+    refused = 0
+    try:
+        with sessions.begin() as session:
+            new = len(ingest(session, records, context))
+            if page.cursor is not None:
+                queries.set_cursor(session, collector.name, query, page.cursor)
+    except (DataError, IntegrityError):
+        # One row the database refuses must not cost the page: store row by row, reject the ones refused.
+        new, refused = _store_rows(sessions, records, where, context, summary)
         if page.cursor is not None:
-            queries.set_cursor(session, collector.name, query, page.cursor)
+            with sessions.begin() as session:
+                queries.set_cursor(session, collector.name, query, page.cursor)
     summary.pages += 1
     if skipped_before != summary.skipped:
         log.info("%s %r page %d: %d off-topic posts dropped by the keyword filter", collector.name, query,
                  summary.pages, summary.skipped - skipped_before)
     summary.fetched += len(page.items)
-    summary.new += len(new_ids)
+    summary.new += new
+    summary.invalid += refused
+    summary.duplicates += len({(r.source, r.source_id) for r in records}) - new - refused
     if page.counted is not None:
         summary.counted = page.counted
+
+
+def _store_rows(sessions, records, positions, context, summary: RunSummary) -> tuple[int, int]:
+    """Store ``records`` one transaction each; returns (stored, refused). Refused rows become errors."""
+    new = refused = 0
+    for record, position in zip(records, positions):
+        try:
+            with sessions.begin() as session:
+                new += len(ingest(session, [record], context))
+        except (DataError, IntegrityError) as exc:
+            refused += 1
+            summary.errors.append(ItemError(position, f"refused by the database: {short_error(exc)}"))
+    return new, refused
+
+
+def short_error(exc: BaseException) -> str:
+    """``exc`` as one short line: a driver error's first line only, never the SQL and parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return _clip(f"{type(exc).__name__}: {first}")
+
+
+def _clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _finish_run(sessions, summary: RunSummary) -> None:
@@ -189,7 +253,7 @@ def _finish_run(sessions, summary: RunSummary) -> None:
         run.rejected, run.counted, run.skipped = summary.rejected, summary.counted, summary.skipped
         run.status, run.error = summary.status, summary.error
         if summary.errors:
-            run.gaps = {"errors": [f"{e.position}: {e.reason}" for e in summary.errors[:200]]}
+            run.gaps = {"errors": [_clip(f"{e.position}: {e.reason}") for e in summary.errors[:200]]}
 
 
 def _preview(raw: object, limit: int = 500) -> str:
