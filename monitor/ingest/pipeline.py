@@ -66,27 +66,33 @@ class RunSummary:
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
-    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit."""
-    rows, seen = [], set()
-    now = queries.utcnow()
+    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit.
+
+    Works on the whole batch at once: languages are detected in one vectorised pass, each author is hashed
+    once per batch, and the rows go to the database as one executemany of a cached statement."""
+    unique: dict[tuple[str, str], PostRecord] = {}
     for record in records:
-        key = (record.source, record.source_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        detected = context.detector.detect(record.text)
-        author = record.author
-        raw = record.raw
+        unique.setdefault((record.source, record.source_id), record)
+    batch = list(unique.values())
+    detected = context.detector.detect_many([record.text for record in batch])
+    pseudonyms: dict[tuple[str | None, str], str | None] = {}
+    now = queries.utcnow()
+    rows = []
+    for record, language in zip(batch, detected):
+        author, raw = record.author, record.raw
         if context.pseudonymise_authors:
-            author = pseudonymise(author, record.source, context.salt)
+            key = (author, record.source)
+            if key not in pseudonyms:
+                pseudonyms[key] = pseudonymise(author, record.source, context.salt)
+            author = pseudonyms[key]
         if context.pseudonymise_raw and raw is not None:
             raw = scrub_raw(raw, record.source, context.salt)
         rows.append(
             record_to_row(
                 record,
                 topic=context.topic,
-                lang=detected.lang,
-                lang_confidence=detected.confidence,
+                lang=language.lang,
+                lang_confidence=language.confidence,
                 author=author,
                 raw=raw,
                 collected_at=now,
