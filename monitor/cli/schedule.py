@@ -37,7 +37,6 @@ def _runtime(stop: threading.Event):
     """Settings, schedule, alert settings and database, read once here at the edge."""
     from monitor import jobs
     from monitor.scheduling.alerts import parse_alerts
-    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.config import parse_schedule
     from monitor.scheduling.scheduler import Runtime
 
@@ -45,7 +44,19 @@ def _runtime(stop: threading.Event):
     file = str(current.path or "stance.toml")
     plan = parse_schedule(current.schedule, current.sources, file)
     alerts = parse_alerts(current.alerts, os.environ, file)
-    return Runtime(jobs.open_store(current), plan, default_runners(), current, alerts, stop=stop)
+    return Runtime(jobs.open_store(current), plan, runners_for(current), current, alerts, stop=stop)
+
+
+def runners_for(current):
+    """The runners that do the work here, or, with a broker configured, put it on the queues instead."""
+    from monitor.scheduling.runners import default_runners
+
+    runners = default_runners()
+    if current.cluster.broker_url:
+        from monitor.cluster.enqueue import enqueue_runners
+
+        runners.update(enqueue_runners())
+    return runners
 
 
 def _close(runtime) -> None:

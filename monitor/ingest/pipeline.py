@@ -8,7 +8,7 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -194,8 +194,15 @@ def classify_pending(
     model_version_id: int,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    post_ids: Sequence[int] | None = None,
+    until_id: int | None = None,
+    after_id: int = 0,
 ) -> int:
     """Classify every stored post that has no classification by ``model_version_id``. Returns how many.
+
+    ``post_ids`` limits the work to those posts, ``after_id``/``until_id`` to an id range (the cluster's
+    embed-and-classify and re-score tasks). Only missing classifications are computed and written, and the
+    write ignores rows that appeared meanwhile, so running the same work twice stores it once.
 
     A post is encoded once: its embedding is stored with its first classification and read back by every
     later model version, and sentiment already scored by the current scorers is reused. So re-scoring
@@ -203,12 +210,12 @@ def classify_pending(
     """
     encoder = getattr(classifier, "encoder_name", None)
     scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
-    done, after_id = 0, 0
+    done = 0
     while True:
         with sessions.begin() as session:
-            batch = session.execute(
-                queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder)
-            ).all()
+            stmt = queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder,
+                                              post_ids=post_ids, until_id=until_id)
+            batch = session.execute(stmt).all()
             if not batch:
                 return done
             texts, langs = [row.text for row in batch], [row.lang for row in batch]
