@@ -17,7 +17,7 @@ from monitor.errors import ConfigError
 # The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
 from reports.request import FREQ_CHOICES, FREQUENCIES, Event, Topic
 
-__all__ = ["FREQUENCIES", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
+__all__ = ["FREQUENCIES", "ClusterSettings", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
 
 DEFAULT_PATH = Path("stance.toml")
 SOURCE_NAMES = ("x", "mastodon", "bluesky", "reddit", "hackernews", "rss", "file")
@@ -53,6 +53,21 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """``[cluster]``: the Celery broker. Without ``broker_url`` every job runs in the calling process."""
+
+    #: redis://host:6379/0 or amqp://user:password@host:5672//; STANCE_BROKER_URL overrides it.
+    broker_url: str | None = None
+    #: Queue names are ``<prefix>.collect``, ``<prefix>.classify``, ``<prefix>.rescore``, ``<prefix>.report``,
+    #: so several projects (or test runs) can share one broker.
+    queue_prefix: str = "stance"
+    #: Seconds before Redis hands an unacknowledged task to another worker: above the longest task.
+    visibility_timeout: int = 3600
+    #: Post ids per embed-and-classify or re-score task.
+    batch_size: int = 500
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     database_url: str
@@ -76,6 +91,7 @@ class Settings:
     future_days: int = 2
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    cluster: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def enabled_sources(self) -> list[SourceSettings]:
         return [s for s in self.sources.values() if s.enabled]
@@ -204,6 +220,17 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         future_days=ingest.positive_int("future_days", 2) or 2,
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
+        cluster=_cluster(_Reader(data.get("cluster", {}), "cluster", file), environ),
+    )
+
+
+def _cluster(reader: _Reader, environ: Mapping[str, str]) -> ClusterSettings:
+    broker = environ.get("STANCE_BROKER_URL") or reader.get("broker_url", str, None, "a broker URL string")
+    return ClusterSettings(
+        broker_url=broker or None,
+        queue_prefix=reader.get("queue_prefix", str, "stance", "a string"),
+        visibility_timeout=reader.positive_int("visibility_timeout", 3600) or 3600,
+        batch_size=reader.positive_int("batch_size", 500) or 500,
     )
 
 

@@ -9,40 +9,33 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.base import rowcount
 from storage.clock import utcnow
 from storage.models import (
     Classification,
     CollectionRun,
     Cursor,
-    HumanLabel,
     ModelVersion,
     Post,
     PostEmbedding,
 )
 
-# SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
-_CHUNK_PARAMS = 30_000
+def _insert_ignoring_conflicts(
+    session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols, returning: bool = True
+) -> list[int]:
+    """INSERT ... ON CONFLICT DO NOTHING (RETURNING id) as one executemany of a statement compiled once and
+    cached (the drivers batch the rows: SQLAlchemy's insertmanyvalues); returns the ids of rows inserted.
 
-
-def _insert_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks; returns the ids of rows actually inserted."""
+    Core, not ORM: the table's insert skips the ORM's per-row bookkeeping, which a bulk write does not need."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    per_row = max(len(rows[0]), 1)
-    chunk = max(1, _CHUNK_PARAMS // per_row)
-    inserted: list[int] = []
-    for start in range(0, len(rows), chunk):
-        stmt = (
-            insert(model)
-            .values(list(rows[start : start + chunk]))
-            .on_conflict_do_nothing(index_elements=conflict_cols)
-            .returning(model.id)
-        )
-        inserted.extend(session.execute(stmt).scalars())
-    return inserted
+    table = model.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+    if not returning:
+        session.execute(stmt, list(rows))
+        return []
+    return list(session.execute(stmt.returning(table.c.id), list(rows)).scalars())
 
 
 # --- posts -------------------------------------------------------------------------------------------
@@ -135,23 +128,13 @@ def unclassified_posts(
     return stmt.where(Post.id > after_id, ~classified.exists()).order_by(Post.id).limit(limit)
 
 
-def _insert_many_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING as one executemany: the statement is compiled once and cached, and
-    both drivers batch the rows (SQLAlchemy's insertmanyvalues), which is what bulk writes need."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(model).on_conflict_do_nothing(index_elements=conflict_cols), list(rows))
-
-
 def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    _insert_many_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"])
+    _insert_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"], returning=False)
 
 
 def insert_embeddings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store embeddings (``post_id``, ``encoder``, ``vector``); a post's embedding is never replaced."""
-    _insert_many_ignoring_conflicts(session, PostEmbedding, rows, ["post_id", "encoder"])
+    _insert_ignoring_conflicts(session, PostEmbedding, rows, ["post_id", "encoder"], returning=False)
 
 
 def stored_sentiments(session: Session, post_ids: Sequence[int], scorers: Iterable[str]) -> dict[int, tuple]:

@@ -1,6 +1,5 @@
 """Failures that must not look like success: hanging servers, error statuses, garbage bodies."""
 
-import json
 import time
 
 from sqlalchemy import create_engine, select

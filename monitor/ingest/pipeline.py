@@ -8,7 +8,7 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -87,17 +87,21 @@ class RunSummary:
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
-    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit."""
-    rows, seen = [], set()
-    now = queries.utcnow()
+    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit.
+
+    Works on the whole batch at once: languages are detected in one vectorised pass, each author is hashed
+    once per batch, and the rows go to the database as one executemany of a cached statement."""
+    unique: dict[tuple[str, str], PostRecord] = {}
     for record in records:
-        key = (record.source, record.source_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        detected = context.detector.detect(record.text)
-        author = record.author
-        raw = record.raw
+        unique.setdefault((record.source, record.source_id), record)
+    batch = list(unique.values())
+    # Languages are detected on the text as posted, before any mention is masked.
+    detected = context.detector.detect_many([record.text for record in batch])
+    pseudonyms: dict[tuple[str | None, str], str | None] = {}
+    now = queries.utcnow()
+    rows = []
+    for record, language in zip(batch, detected):
+        author, raw = record.author, record.raw
         if context.mask_mentions:
             record = replace(record, text=mask_mentions(record.text))
         if record.source in context.aggregate_only:
@@ -105,7 +109,10 @@ def ingest(session: Session, records: Iterable[PostRecord], context: IngestConte
             raw = strip_people(raw, context.mask_mentions) if raw is not None else None
         else:
             if context.pseudonymise_authors:
-                author = pseudonymise(author, record.source, context.salt)
+                key = (author, record.source)
+                if key not in pseudonyms:
+                    pseudonyms[key] = pseudonymise(author, record.source, context.salt)
+                author = pseudonyms[key]
             if context.pseudonymise_raw and raw is not None:
                 raw = scrub_raw(raw, record.source, context.salt)
             raw = clean_strings(raw, context.mask_mentions) if raw is not None else None
@@ -113,8 +120,8 @@ def ingest(session: Session, records: Iterable[PostRecord], context: IngestConte
             record_to_row(
                 record,
                 topic=context.topic,
-                lang=detected.lang,
-                lang_confidence=detected.confidence,
+                lang=language.lang,
+                lang_confidence=language.confidence,
                 author=author,
                 raw=raw,
                 collected_at=now,
@@ -270,8 +277,15 @@ def classify_pending(
     model_version_id: int,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    post_ids: Sequence[int] | None = None,
+    until_id: int | None = None,
+    after_id: int = 0,
 ) -> int:
     """Classify every stored post that has no classification by ``model_version_id``. Returns how many.
+
+    ``post_ids`` limits the work to those posts, ``after_id``/``until_id`` to an id range (the cluster's
+    embed-and-classify and re-score tasks). Only missing classifications are computed and written, and the
+    write ignores rows that appeared meanwhile, so running the same work twice stores it once.
 
     A post is encoded once: its embedding is stored with its first classification and read back by every
     later model version, and sentiment already scored by the current scorers is reused. So re-scoring
@@ -279,12 +293,12 @@ def classify_pending(
     """
     encoder = getattr(classifier, "encoder_name", None)
     scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
-    done, after_id = 0, 0
+    done = 0
     while True:
         with sessions.begin() as session:
-            batch = session.execute(
-                queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder)
-            ).all()
+            stmt = queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder,
+                                              post_ids=post_ids, until_id=until_id)
+            batch = session.execute(stmt).all()
             if not batch:
                 return done
             texts, langs = [row.text for row in batch], [row.lang for row in batch]
