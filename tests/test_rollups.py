@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 
 from reports.aggregate import Scope, count_cube, scan_cube
 from storage import queries
+from storage.deletion import delete_posts
 from storage.models import Classification, ModelVersion, Post
 
 START = datetime(2025, 3, 1, 22, tzinfo=timezone.utc)
@@ -89,7 +90,7 @@ def test_rollup_equals_recomputation_after_inserts_rescoring_and_deletions(sessi
 
     with sessions.begin() as session:  # deletions: purged posts (cascading) and more posts arriving later
         source_ids = session.scalars(select(Post.source_id).where(Post.source == "x").limit(60)).all()
-        assert queries.purge_posts(session, "x", source_ids) == 60
+        assert delete_posts(session, "x", source_ids, action="purge", reason="test").deleted == 60
         session.execute(delete(Post).where(Post.id.in_(ids[250:260])))
         late = _posts(session, 30, offset=1000)
         queries.insert_classifications(session, _classifications(late, first, seed=5))
