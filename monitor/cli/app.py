@@ -102,7 +102,8 @@ def collect(
     since: Optional[str] = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
     until: Optional[str] = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
     max_posts: Optional[int] = typer.Option(None, "--max", min=1, help="Read at most this many posts per query."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="X only: count matching posts, read nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what a run would fetch and store; store nothing (X: counts only)."),
 ) -> None:
     """Collect new posts from the enabled sources, incrementally.
 
