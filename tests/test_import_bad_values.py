@@ -57,6 +57,9 @@ def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkey
     assert "nested too deeply" in reasons["nested 5000 deep"]
     assert "outside 2006-01-01" in reasons["year 9999"] and "outside 2006-01-01" in reasons["year 1970"]
     assert "likes: expected an integer" in reasons["likes Infinity"]
+    # The rejects keep each line as it stood in the file, so it can be fixed and imported again.
+    originals = dict(zip(BAD_LINES, (r["raw"] for r in rejects)))
+    assert originals["date 1e20"] == BAD_LINES["date 1e20"] and originals["id list"] == BAD_LINES["id list"]
     ids, runs = stored(db_url)
     assert ids == {"g1", "g2", "g3", "g4", "g5", "g6", "nul"}
     assert runs == [("ok", None)]
@@ -138,3 +141,21 @@ def test_a_row_the_database_refuses_costs_that_row_only(sessions):
     assert "refused by the database" in summary.errors[0].reason and len(summary.errors[0].reason) <= 500
     with sessions() as session:
         assert session.scalar(select(func.count(Post.id))) == 2
+
+
+def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsys):
+    with open(workdir / "posts.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "created_at"])
+        writer.writerow(["1", "fine, with a comma", "2025-05-01"])
+        writer.writerow(["2", 'says "open weights", badly dated', "yesterday-ish"])
+    assert stance(capsys, "import", "posts.csv")[1].startswith("posts.csv: 1 new, 0 already stored, 1 rejected")
+    (reject,) = [json.loads(x) for x in (workdir / "posts.csv.rejects.jsonl").read_text().splitlines()]
+    assert reject["raw"] == '2,"says ""open weights"", badly dated",yesterday-ish'
+
+    fixed = reject["raw"].replace("yesterday-ish", "2025-05-02")
+    (workdir / "fixed.csv").write_text("id,text,created_at\n" + fixed + "\n", encoding="utf-8")
+    code, out, err = stance(capsys, "import", "fixed.csv")
+    assert code == 0, err
+    assert "fixed.csv: 1 new, 0 already stored, 0 rejected" in out
+

@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -64,6 +64,11 @@ class FileCollector:
     def queries(self) -> list[str]:
         return list(self.paths)
 
+    @staticmethod
+    def original(raw: Any) -> str:
+        """The input line a raw item was read from, as the rejects file keeps it (fix it and import it again)."""
+        return raw[3]
+
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
         page = Page(items=[], positions=[])
         for position, item in read_items(resolve(query), self.mapping):
@@ -78,7 +83,7 @@ class FileCollector:
         yield page
 
     def to_post(self, raw: Any) -> PostRecord:
-        kind, payload, extra = raw
+        kind, payload, extra, _ = raw
         if kind == "x":
             return tweet_to_record(payload, extra)
         try:
@@ -88,8 +93,9 @@ class FileCollector:
 
 
 def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
-    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None)``, ``("x", tweet,
-    users)`` for X API payloads, or an ItemError naming the line. Raises ImportFailed if unreadable."""
+    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None, line)``, ``("x", tweet,
+    users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in the
+    file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises ImportFailed if unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -125,22 +131,22 @@ def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tupl
         if not isinstance(obj, dict):
             yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", _clip(text))
             continue
-        yield from _expand(position, obj, detect_x)
+        yield from _expand(position, obj, text, detect_x)
 
 
-def _expand(position: str, obj: dict[str, Any], detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+def _expand(position: str, obj: dict[str, Any], line: str, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
     """An X API page holds many tweets; everything else is one row (a bare tweet object is recognised
     unless a column map says how to read the rows)."""
     if isinstance(obj.get("data"), list):
         users = users_by_id(obj.get("includes"))
         for tweet in obj["data"]:
-            yield position, ("x", tweet, users)
+            yield position, ("x", tweet, users, line)
     elif isinstance(obj.get("data"), dict):
-        yield position, ("x", obj["data"], users_by_id(obj.get("includes")))
+        yield position, ("x", obj["data"], users_by_id(obj.get("includes")), line)
     elif detect_x and ("author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj):
-        yield position, ("x", obj, None)
+        yield position, ("x", obj, None, line)
     else:
-        yield position, ("simple", obj, None)
+        yield position, ("simple", obj, None, line)
 
 
 def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
@@ -173,7 +179,14 @@ def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[
         elif None in row:
             yield position, ItemError(position, f"too many fields ({len(values) + len(row[None])})")
         else:
-            yield position, ("simple", row, None)
+            yield position, ("simple", row, None, _csv_line(reader.fieldnames, row))
+
+
+def _csv_line(header: Sequence[str], row: dict[str, str]) -> str:
+    """A CSV row written back as one CSV record (quoted as needed), in the header's column order."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([row.get(name, "") for name in header])
+    return buffer.getvalue()
 
 
 def _header_problem(header: list[str], mapping: ColumnMap) -> str:

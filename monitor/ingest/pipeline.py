@@ -190,12 +190,12 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
             record = checked(collector.to_post(raw), context.earliest, latest)
         except InvalidRecord as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, _clip(str(exc)), _preview(raw)))
+            summary.errors.append(ItemError(position, _clip(str(exc)), _original(collector, raw)))
             continue
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             summary.invalid += 1
             reason = f"unexpected payload: {short_error(exc)}"
-            summary.errors.append(ItemError(position, reason, _preview(raw)))
+            summary.errors.append(ItemError(position, reason, _original(collector, raw)))
             continue
         if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1
@@ -261,6 +261,12 @@ def _finish_run(sessions, summary: RunSummary) -> None:
         run.status, run.error = summary.status, summary.error
         if summary.errors:
             run.gaps = {"errors": [_clip(f"{e.position}: {e.reason}") for e in summary.errors[:200]]}
+
+
+def _original(collector: Collector, raw: object) -> str:
+    """What the rejects keep of a bad item: the input line where the source has one (files), else a preview."""
+    original = getattr(collector, "original", None)
+    return original(raw) if original is not None else _preview(raw)
 
 
 def _preview(raw: object, limit: int = 500) -> str:
