@@ -32,6 +32,8 @@ MAX_ID_CHARS = 256
 MAX_URL_CHARS = 2048
 #: The longest CSV field read at all; longer texts than MAX_TEXT_CHARS are still rejected, row by row.
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
+#: Deeper JSON is rejected: no real post nests this far, and the pipeline walks payloads recursively.
+MAX_NESTING = 64
 #: How much of a rejected line is kept in the rejects file.
 MAX_REJECT_CHARS = 10_000
 _METRICS = ("likes", "reposts", "replies", "quotes")
@@ -131,7 +133,24 @@ def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tupl
         if not isinstance(obj, dict):
             yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", _clip(text))
             continue
+        if _depth(obj) > MAX_NESTING:
+            # Checked here, not left to the recursion limit: that limit is process-wide and libraries raise it.
+            yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
+            continue
         yield from _expand(position, obj, text, detect_x)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iteratively: the point is not to recurse)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict):
+            current = list(current.values())
+        if isinstance(current, list):
+            deepest = max(deepest, depth)
+            pending.extend((item, depth + 1) for item in current if isinstance(item, (dict, list)))
+    return deepest
 
 
 def _expand(position: str, obj: dict[str, Any], line: str, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
