@@ -19,7 +19,7 @@ from atproto_client import exceptions as at_errors
 from atproto_client.request import Request
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, source_policy
+from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, require_env, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
@@ -53,11 +53,8 @@ class BlueskyCollector:
     def from_settings(
         cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
     ) -> BlueskyCollector:
-        for variable in (HANDLE_ENV, PASSWORD_ENV):
-            if not environ.get(variable):
-                raise CollectorError(
-                    f"bluesky: {variable} is not set (search needs a login; use an app password)"
-                )
+        credentials = require_env(environ, "bluesky", (HANDLE_ENV, PASSWORD_ENV),
+                                  "search needs a login; use an app password")
         if not settings.query:
             raise CollectorError("bluesky: [sources.bluesky] query is empty")
         policy = source_policy(settings)
@@ -67,7 +64,7 @@ class BlueskyCollector:
         client = Client(base_url=settings.base_url, request=request) if settings.base_url else Client(
             request=request)
         return cls(
-            client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run,
+            client, credentials, settings.query, settings.max_posts_per_run,
             policy,
         )
 

@@ -96,8 +96,9 @@ class FileCollector:
 
 def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
     """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None, line)``, ``("x", tweet,
-    users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in the
-    file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises ImportFailed if unreadable."""
+    users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in
+    the file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises
+    ImportFailed if the file is unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -121,6 +121,15 @@ def call_with_retries(
             policy.sleep(delay)
 
 
+def require_env(environ: Mapping[str, str], source: str, names: tuple[str, ...], hint: str) -> tuple[str, ...]:
+    """The values of the environment variables a source needs (secrets never come from files); a missing one is
+    a CollectorError naming the variable and how to get it."""
+    for name in names:
+        if not environ.get(name):
+            raise CollectorError(f"{source}: {name} is not set ({hint})")
+    return tuple(environ[name] for name in names)
+
+
 def host_not_found(exc: BaseException) -> bool:
     """Whether a failure comes from a DNS lookup that failed. Each client library wraps socket.gaierror in its
     own exceptions (requests, urllib3, httpx, prawcore, Mastodon.py), so the chain of causes is walked."""

@@ -25,6 +25,7 @@ from monitor.collectors.http import (
     RetryPolicy,
     call_with_retries,
     post_budget,
+    require_env,
     reset_from_headers,
     source_policy,
 )
@@ -61,9 +62,7 @@ class XCollector:
 
     @classmethod
     def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> XCollector:
-        token = environ.get(TOKEN_ENV)
-        if not token:
-            raise CollectorError(f"x: {TOKEN_ENV} is not set (an X API bearer token is required)")
+        (token,) = require_env(environ, "x", (TOKEN_ENV,), "an X API bearer token is required")
         if not settings.query:
             raise CollectorError("x: [sources.x] query is empty")
         full_archive = settings.options.get("full_archive", False)
