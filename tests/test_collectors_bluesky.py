@@ -8,22 +8,21 @@ import json
 import httpx
 import pytest
 import respx
-
+from atproto import Client
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.bluesky import BlueskyCollector, post_view_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
 from monitor.ingest.pipeline import collect_query
-
-from atproto import Client
 
 BASE = "http://pds.test"
 TOPIC = Topic(name="t", title="t", languages=("en",), keywords=())
@@ -168,11 +167,8 @@ def test_second_run_only_gets_newer_posts(fake, tmp_path):
 
 def test_killed_run_resumes(fake, tmp_path):
     sessions = open_test_database(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(), pages=1), "gpt-oss", ingest_context())
-    assert len(stored_ids(sessions, "bluesky")) == 2
-    resumed = collect_query(sessions, collector(), "gpt-oss", ingest_context())
-    assert resumed.new == 3 and resumed.fetched == 3
+    stored_before, resumed = kill_then_resume(sessions, collector, "gpt-oss", pages=1)
+    assert stored_before == 2 and resumed.new == 3 and resumed.fetched == 3
     assert len(stored_ids(sessions, "bluesky")) == 5
 
 

@@ -6,16 +6,16 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from werkzeug import Request, Response
-
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+from werkzeug import Request, Response
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.mastodon import MastodonCollector, snowflake, status_to_record
 from monitor.config import SourceSettings, Topic
@@ -139,11 +139,8 @@ def test_second_run_only_gets_newer_posts(httpserver, fake, tmp_path):
 def test_killed_run_resumes_without_loss_or_duplicates(httpserver, fake, tmp_path):
     sessions = open_test_database(tmp_path)
     query = tag_query(httpserver)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(httpserver), pages=1), query, ingest_context())
-    assert len(stored_ids(sessions, "mastodon")) == 2
-    resumed = collect_query(sessions, collector(httpserver), query, ingest_context())
-    assert resumed.new == 3 and resumed.fetched == 3
+    stored_before, resumed = kill_then_resume(sessions, lambda: collector(httpserver), query, pages=1)
+    assert stored_before == 2 and resumed.new == 3 and resumed.fetched == 3
     assert len(stored_ids(sessions, "mastodon")) == 5
     assert stored_cursor(sessions, "mastodon", query) == {"since_id": status(5)["id"]}
 
