@@ -100,6 +100,11 @@ def test_purge_command_lists_ids_not_found_and_audits(workdir, capsys):
     assert "deleted 1 post" in out and "1 not stored: 2" in out
     with sessions() as session:
         assert [e.not_found for e in deletion_log(session)] == [["2"]]
+    code, out, _ = stance(capsys, "status", "--json")
+    (entry,) = json.loads(out)["deletions"]
+    assert (entry["action"], entry["deleted"], entry["requested"], entry["not_found"]) == ("purge", 1, 2, 1)
+    code, out, _ = stance(capsys, "status")
+    assert "deleted" in out and "1 of 2 x (purge: purge on request)" in out
     code, _, err = stance(capsys, "purge", "--author-did", "alice.bsky.social")
     assert code == 2 and "did:plc" in err
 
