@@ -328,3 +328,23 @@ def test_migration_0005_removes_handles_from_posts_stored_before(db_url):
         ("x", "1800", "https://x.com/i/web/status/1800"),
     ]
     engine.dispose()
+
+
+def test_the_scheduled_compliance_job_runs_the_x_check(sessions, httpserver, monkeypatch):
+    from monitor.config import load_settings
+    from monitor.scheduling.config import JobSpec
+    from monitor.scheduling.runners import run_compliance
+    from monitor.scheduling.scheduler import JobContext
+
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-token")
+    with sessions.begin() as session:
+        add_post(session, "x", "21")
+        add_post(session, "x", "22")
+    FakeCompliance(httpserver, {"21": "suspended"}, polls_before_complete=0)
+    settings = load_settings(None, {"STANCE_X_BASE_URL": httpserver.url_for("/").rstrip("/")})
+    context = JobContext(settings, sessions, lambda: False, NOW)
+    result = run_compliance(context, JobSpec("compliance-x", "compliance", "0 3 * * *", (), "x"))
+    assert (result.status, result.data) == ("ok", {"checked": 2, "deleted": 1, "not_found": 0})
+    assert "1 suspended" in result.detail
+    with sessions() as session:
+        assert [(e.job, e.deleted) for e in deletion_log(session)] == [("compliance-x", 1)]
