@@ -17,7 +17,7 @@ from monitor.errors import ConfigError
 # The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
 from reports.request import FREQ_CHOICES, FREQUENCIES, Event, Topic
 
-__all__ = ["FREQUENCIES", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
+__all__ = ["FREQUENCIES", "ClusterSettings", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
 
 DEFAULT_PATH = Path("stance.toml")
 SOURCE_NAMES = ("x", "mastodon", "bluesky", "reddit", "hackernews", "rss", "file")
@@ -34,6 +34,11 @@ class SourceSettings:
     keyword_filter: bool | None = None
     #: ``retention_days``: posts older than this are deleted by ``stance expire``; None uses ``[retention] days``.
     retention_days: int | None = None
+    #: Seconds to wait for a connection and for data (every request); a run ends, failed, after
+    #: ``max_run_seconds``.
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_run_seconds: float = 1800.0
     #: Source-specific keys (instances, subreddits, feeds, paths, ...), validated by the collector.
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -45,6 +50,21 @@ class ReportSettings:
     freq: str = "auto"
     formats: tuple[str, ...] = ("pdf", "png")
     min_posts_per_period: int = 5
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """``[cluster]``: the Celery broker. Without ``broker_url`` every job runs in the calling process."""
+
+    #: redis://host:6379/0 or amqp://user:password@host:5672//; STANCE_BROKER_URL overrides it.
+    broker_url: str | None = None
+    #: Queue names are ``<prefix>.collect``, ``<prefix>.classify``, ``<prefix>.rescore``, ``<prefix>.report``,
+    #: so several projects (or test runs) can share one broker.
+    queue_prefix: str = "stance"
+    #: Seconds before Redis hands an unacknowledged task to another worker: above the longest task.
+    visibility_timeout: int = 3600
+    #: Post ids per embed-and-classify or re-score task.
+    batch_size: int = 500
 
 
 @dataclass(frozen=True)
@@ -66,8 +86,12 @@ class Settings:
     mask_mentions: bool = False
     #: ``[retention] days``: default age after which ``stance expire`` deletes posts (None: keep forever).
     retention_days: int | None = None
+    #: Posts dated before this day, or more than ``future_days`` ahead of now, are rejected at import.
+    earliest_post: date = date(2006, 1, 1)
+    future_days: int = 2
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    cluster: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def enabled_sources(self) -> list[SourceSettings]:
         return [s for s in self.sources.values() if s.enabled]
@@ -167,6 +191,7 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
     if bad:
         raise report.fail("formats", "a list of 'pdf' and/or 'png'")
     privacy = _Reader(data.get("privacy", {}), "privacy", file)
+    ingest = _Reader(data.get("ingest", {}), "ingest", file)
     classify = _Reader(data.get("classify", {}), "classify", file)
     models = _Reader(data.get("models", {}), "models", file)
     database_url = environ.get("STANCE_DATABASE_URL") or root.get(
@@ -191,9 +216,32 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         aggregate_only=privacy.str_list("aggregate_only", ("x",)),
         mask_mentions=privacy.get("mask_mentions", bool, False, "true or false"),
         retention_days=_Reader(data.get("retention", {}), "retention", file).positive_int("days", None),
+        earliest_post=_day(ingest, "earliest_post", date(2006, 1, 1)),
+        future_days=ingest.positive_int("future_days", 2) or 2,
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
+        cluster=_cluster(_Reader(data.get("cluster", {}), "cluster", file), environ),
     )
+
+
+def _cluster(reader: _Reader, environ: Mapping[str, str]) -> ClusterSettings:
+    broker = environ.get("STANCE_BROKER_URL") or reader.get("broker_url", str, None, "a broker URL string")
+    return ClusterSettings(
+        broker_url=broker or None,
+        queue_prefix=reader.get("queue_prefix", str, "stance", "a string"),
+        visibility_timeout=reader.positive_int("visibility_timeout", 3600) or 3600,
+        batch_size=reader.positive_int("batch_size", 500) or 500,
+    )
+
+
+def _day(reader: _Reader, key: str, default: date | None) -> date | None:
+    when = reader.get(key, (date, str), default, "a date like 2025-08-05")
+    if isinstance(when, str):
+        try:
+            when = date.fromisoformat(when)
+        except ValueError:
+            raise reader.fail(key, "a date like 2025-08-05") from None
+    return when
 
 
 def _topic(reader: _Reader) -> Topic:
@@ -201,12 +249,7 @@ def _topic(reader: _Reader) -> Topic:
     raw_events = reader.get("events", list, [], "a list of {date, label} tables")
     for index, raw in enumerate(raw_events):
         event = _Reader(raw, f"topic.events[{index}]", reader.file)
-        when = event.get("date", (date, str), None, "a date like 2025-08-05")
-        if isinstance(when, str):
-            try:
-                when = date.fromisoformat(when)
-            except ValueError:
-                raise event.fail("date", "a date like 2025-08-05") from None
+        when = _day(event, "date", None)
         if when is None:
             raise ConfigError(f"{reader.file}: [topic.events[{index}]] date: missing")
         events.append(Event(when, event.get("label", str, "", "a string")))
@@ -220,8 +263,16 @@ def _topic(reader: _Reader) -> Topic:
     )
 
 
+def _seconds(reader: _Reader, key: str, default: float) -> float:
+    value = reader.get(key, (int, float), default, "a positive number of seconds")
+    if isinstance(value, bool) or value <= 0:
+        raise reader.fail(key, "a positive number of seconds")
+    return float(value)
+
+
 def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
-    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days"}
+    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days",
+             "connect_timeout", "read_timeout", "max_run_seconds"}
     base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
         "base_url", str, None, "a URL string"
     )
@@ -233,5 +284,8 @@ def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSet
         max_posts_per_run=reader.positive_int("max_posts_per_run", None),
         keyword_filter=reader.get("keyword_filter", bool, None, "true or false"),
         retention_days=reader.positive_int("retention_days", None),
+        connect_timeout=_seconds(reader, "connect_timeout", 10.0),
+        read_timeout=_seconds(reader, "read_timeout", 30.0),
+        max_run_seconds=_seconds(reader, "max_run_seconds", 1800.0),
         options={k: v for k, v in reader.data.items() if k not in known},
     )

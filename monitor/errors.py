@@ -2,7 +2,10 @@
 
 from classifiers.errors import ModelError, MonitorError
 
-__all__ = ["CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "RateLimited"]
+__all__ = [
+    "CollectorError", "ConfigError", "ImportFailed", "ModelError", "MonitorError", "OutOfTime", "RateLimited",
+    "Terminated",
+]
 
 
 class ConfigError(MonitorError):
@@ -23,3 +26,11 @@ class RateLimited(CollectorError):
     def __init__(self, message: str, reset_at: float | None = None):
         super().__init__(message)
         self.reset_at = reset_at
+
+
+class OutOfTime(CollectorError):
+    "A collection run used up its time budget (``[sources.NAME] max_run_seconds``)."
+
+
+class Terminated(KeyboardInterrupt):
+    "The process was asked to stop (SIGTERM); like Ctrl-C, it unwinds so that runs and leases are closed."

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, PostClassifier, load_post_classifier
@@ -21,7 +22,7 @@ from monitor.config import Settings
 from monitor.errors import ImportFailed, ModelError, MonitorError
 from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
-from monitor.ingest.privacy import load_salt
+from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
 from storage.engine import open_database, read_only_session_factory
 from storage.models import ModelVersion
@@ -75,16 +76,21 @@ def safe_url(url: str) -> str:
 
 
 def ingest_context(settings: Settings) -> IngestContext:
+    from datetime import datetime, timedelta, timezone
+
+    earliest = settings.earliest_post
     return IngestContext(
         topic=settings.topic.name,
         detector=LanguageDetector(settings.topic.languages),
-        salt=load_salt(),
+        salt=load_salt(salt_file=salt_file_for(settings.database_url)),
         pseudonymise_authors=settings.pseudonymise_authors,
         pseudonymise_raw=settings.pseudonymise_raw,
         keywords=settings.topic.keywords,
         keyword_filters=settings.keyword_filters(),
         aggregate_only=settings.aggregate_only,
         mask_mentions=settings.mask_mentions,
+        earliest=datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc),
+        future=timedelta(days=settings.future_days),
     )
 
 
@@ -157,19 +163,48 @@ def build_collectors(settings: Settings, source: str | None = None, environ=None
 
 
 def dry_run(settings: Settings, source: str | None, window: FetchWindow = FetchWindow()) -> list[str]:
-    """What collecting from X would read, from the counts endpoint, without reading any post."""
+    """What collecting would do, storing nothing and moving no cursor: one line per source and query.
+
+    X is asked through its counts endpoint, which costs no post reads (X bills every post read). The other
+    sources read their first page from where the stored cursor stands and say how many of its posts are new,
+    already stored, invalid or dropped by the keyword filter."""
     import math
 
-    if source not in (None, "x"):
-        raise MonitorError("--dry-run counts posts with X's counts endpoint; use it with --source x")
-    (collector,) = build_collectors(settings, "x")
-    budget = min(b for b in (window.limit, settings.sources["x"].max_posts_per_run, 10**12) if b)
+    from monitor.ingest.normalise import matches_keywords
+    from storage.deletion import stored_among
+
+    sessions = open_store(settings)
+    context = ingest_context(settings)
     lines = []
-    for query in collector.queries():
-        counted = collector.count(query, window)
-        reads = min(counted, budget)
-        lines.append(f"x {query}: {counted} posts match; a run would read {reads} posts "
-                     f"in {math.ceil(reads / 100)} requests (budget {budget if budget < 10**12 else 'none'})")
+    for collector in build_collectors(settings, source):
+        for query in collector.queries():
+            if collector.name == "x":
+                budget = min(b for b in (window.limit, settings.sources["x"].max_posts_per_run, 10**12) if b)
+                counted = collector.count(query, window)  # type: ignore[attr-defined]
+                reads = min(counted, budget)
+                lines.append(f"x {query}: {counted} posts match; a run would read {reads} posts "
+                             f"in {math.ceil(reads / 100)} requests (budget {budget if budget < 10**12 else 'none'})")
+                continue
+            with sessions() as session:
+                cursor = queries.get_cursor(session, collector.name, query)
+            page = next(iter(collector.fetch(query, cursor, window)), None)
+            if page is None:
+                lines.append(f"{collector.name} {query}: nothing new to read")
+                continue
+            records, invalid = [], 0
+            for raw in page.items:
+                try:
+                    records.append(collector.to_post(raw))
+                except Exception:  # noqa: BLE001 - counted, as a real run would reject it
+                    invalid += 1
+            kept = [r for r in records if not context.filters_keywords(collector)
+                    or matches_keywords(r.text, context.keywords)]
+            with sessions() as session:
+                stored = set(stored_among(session, collector.name, [r.source_id for r in kept]))
+            new = sum(r.source_id not in stored for r in kept)
+            lines.append(f"{collector.name} {query}: the first page holds {len(page.items)} posts: {new} new, "
+                         f"{len(kept) - new} already stored, {len(records) - len(kept)} dropped by the keyword "
+                         f"filter, {invalid} invalid (nothing stored)")
     return lines
 
 
@@ -181,13 +216,11 @@ def collect(
 ) -> list[RunSummary]:
     """Collect every query of the enabled sources (or of ``source``), each source under the same lease the
     scheduler takes, so a cron run and a running scheduler never collect one source at once."""
-    from datetime import timedelta
-
     from monitor.scheduling.locks import LockHeld, holding
 
     sessions = open_store(settings)
     context = ingest_context(settings)
-    ttl = timedelta(seconds=int(settings.schedule.get("lease_seconds", 600)))
+    ttl = _lease_ttl(settings)
     summaries = []
     for collector in build_collectors(settings, source):
         try:
@@ -198,6 +231,12 @@ def collect(
         except LockHeld as exc:
             summaries.append(RunSummary(collector.name, "*", status="locked", error=str(exc)))
     return summaries
+
+
+def _lease_ttl(settings: Settings):
+    from datetime import timedelta
+
+    return timedelta(seconds=int(settings.schedule.get("lease_seconds", 600)))
 
 
 # --- models and classification -----------------------------------------------------------------------
@@ -228,8 +267,14 @@ def ensure_active_model(session: Session) -> ModelVersion:
             metrics=metadata.get("metrics", {}),
             params=metadata.get("params", {}),
         )
-        session.add(version)
-        session.flush()
+        # Two processes on a fresh database may both get here; the loser reads the winner's row.
+        try:
+            with session.begin_nested():
+                session.add(version)
+        except IntegrityError:
+            version = queries.model_version_by_name(session, name)
+            if version is None:
+                raise
     queries.activate_model_version(session, version)
     return version
 
@@ -264,14 +309,20 @@ def classify(
 
     from storage.models import Classification
 
+    from monitor.scheduling.locks import holding
+
     sessions = open_store(settings)
-    with sessions.begin() as session:
-        version = ensure_active_model(session)
-        if rescore:
-            session.execute(delete(Classification).where(Classification.model_version_id == version.id))
-        version_id, name = version.id, version.name
-        classifier = load_classifier(version, settings)
-    done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)
+    ttl = _lease_ttl(settings)
+    # One classifier at a time: a second `stance classify` waits, then finds nothing left to do, instead of
+    # classifying the same posts again. (Not the scheduler's job lease "classify", which its job holds.)
+    with holding(sessions, "classify:posts", ttl, patience=ttl.total_seconds()):
+        with sessions.begin() as session:
+            version = ensure_active_model(session)
+            if rescore:
+                session.execute(delete(Classification).where(Classification.model_version_id == version.id))
+            version_id, name = version.id, version.name
+            classifier = load_classifier(version, settings)
+        done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)
     scorers = getattr(classifier.sentiment, "scorer_names", {}) if classifier.sentiment else {}
     return ClassifyResult(name, done, dict(scorers))
 

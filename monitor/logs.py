@@ -37,6 +37,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: Client libraries that log whole requests and responses (bodies with user names, headers) at DEBUG.
+#: They stay at INFO even with --verbose.
+CHATTY_LIBRARIES = ("tweepy", "urllib3", "requests_oauthlib", "oauthlib", "prawcore", "praw", "httpx",
+                    "httpcore", "atproto", "atproto_client", "mastodon", "websockets", "feedparser")
+
+
 def configure_logging(fmt: str = "text", level: int = logging.WARNING) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactSecrets())
@@ -47,3 +53,5 @@ def configure_logging(fmt: str = "text", level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.INFO))

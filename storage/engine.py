@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///stance.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock held while the schema is created or upgraded ("stance" in ASCII).
+SCHEMA_LOCK_KEY = 0x7374616E6365
 
 
 def normalise_url(url: str) -> str:
@@ -90,5 +94,23 @@ def open_database(url: str = DEFAULT_URL) -> tuple[Engine, sessionmaker[Session]
     """Engine and session factory for ``url``, with the schema brought up to date on first use."""
     engine = make_engine(url)
     if needs_upgrade(engine):
-        upgrade(engine)
+        with schema_lock(engine):
+            # Another process may have upgraded while we waited for the lock.
+            if needs_upgrade(engine):
+                upgrade(engine)
     return engine, session_factory(engine)
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, hold an advisory lock so that two processes starting on a fresh database do not both
+    create the schema (which fails on pg_type's unique index). SQLite serialises writers by itself."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})

@@ -6,12 +6,13 @@ secret. Aspects are boolean columns rather than a JSON list so that reports can 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -185,3 +186,51 @@ class DeletionLog(Base):
     requested: Mapped[int] = mapped_column(default=0)
     deleted: Mapped[int] = mapped_column(default=0)
     not_found: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Rollup(Base):
+    """Classifications summed per (model version, UTC day, source, language, label): what reports count.
+
+    ``label`` is the stance of relevant posts, "" for irrelevant ones. Database triggers (migration
+    0006_cluster) keep it equal to a GROUP BY over ``classifications`` joined to ``posts`` on every insert,
+    update and delete of a classification, and when a post is deleted; reports read it instead of scanning
+    posts. A post's ``created_at``, ``source``, ``lang`` and ``url`` are never updated once stored.
+    """
+
+    __tablename__ = "rollups"
+
+    #: No foreign key: when a model version is deleted, its classifications go by cascade and the triggers
+    #: empty its rollup rows; a cascade on the rollup itself would race them.
+    model_version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_safety: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_competition: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_governance: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_local_ai: Mapped[int] = mapped_column(Integer, default=0)
+    safety_concern: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_n: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    demo: Mapped[int] = mapped_column(Integer, default=0)
+    p_pro_open: Mapped[float] = mapped_column(Float, default=0.0)
+    p_pro_closed: Mapped[float] = mapped_column(Float, default=0.0)
+    p_neutral: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class DeadLetter(Base):
+    """A task that failed for good (a poison batch): recorded with its arguments so it can be looked at and
+    re-queued, instead of being retried forever or lost."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(128))
+    task_id: Mapped[Optional[str]] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    failed_at: Mapped[datetime]

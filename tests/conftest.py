@@ -78,3 +78,23 @@ def database(tmp_path):
     engine, sessions = make_database(tmp_path)
     yield sessions
     engine.dispose()
+
+
+REDIS_ENV = "STANCE_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """The test Redis (a broker for Celery tests): skipped when not configured, a failure when configured but
+    unreachable, like PostgreSQL above."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis not configured: set {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001 - a configured server that cannot be reached is a failure, not a skip
+        pytest.fail(f"Redis at {REDIS_ENV}={url} is configured but unreachable: {type(exc).__name__}: {exc}")
+    return url
+

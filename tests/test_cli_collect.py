@@ -72,6 +72,22 @@ def test_dry_run_counts_without_reading_posts(workdir, httpserver, monkeypatch, 
     assert "secret-token-value" not in out + err
 
 
+def test_dry_run_of_a_search_source_reads_one_page_and_stores_nothing(workdir, httpserver, monkeypatch, capsys):
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    hits = [hit(1, "OpenAI releases gpt-oss"), hit(2, "Show HN: my tennis app")]
+    serve_algolia(httpserver, hits)
+    assert stance(capsys, "collect", "--source", "hackernews")[0] == 0
+    hits.append(hit(3, "gpt-oss on a phone"))
+
+    code, out, err = stance(capsys, "collect", "--source", "hackernews", "--dry-run")
+    assert code == 0, err
+    assert "hackernews gpt-oss" in out and " 1 new, " in out and "(nothing stored)" in out
+    code, out, _ = stance(capsys, "status", "--json")
+    assert json.loads(out)["by_source"] == {"hackernews": 2}  # the dry run stored nothing ...
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0 and "1 new" in out  # ... and moved no cursor
+
+
 def test_missing_credentials_are_one_line(workdir, monkeypatch, capsys):
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     code, _, err = stance(capsys, "collect", "--source", "x")

@@ -22,7 +22,6 @@ from monitor.collectors.bluesky import BlueskyCollector, post_view_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
 from monitor.ingest.pipeline import collect_query
-from monitor.ingest.records import InvalidRecord
 
 from atproto import Client
 

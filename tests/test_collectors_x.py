@@ -189,7 +189,7 @@ def test_truncated_json_on_second_page_keeps_the_first(httpserver, fake, tmp_pat
 
     fake.__class__ = type("Flaky", (FakeSearch,), {"__call__": lambda self, r: flaky(r)})
     summary = collect_query(sessions, collector(httpserver), QUERY, ingest_context())
-    assert summary.new == 2 and summary.status == "ok"
+    assert summary.new == 2 and summary.status == "failed"  # a lost page is a failed run, not ok
     assert summary.errors and "malformed response" in summary.errors[0].reason
     assert stored_cursor(sessions, "x", QUERY)["next_token"] == "2"
 

@@ -207,3 +207,32 @@ def test_delete_and_account_events_remove_stored_posts_everywhere_and_are_audite
         entries = session.scalars(select(DeletionLog).order_by(DeletionLog.id))
         log = [(e.action, e.deleted, e.not_found) for e in entries]
     assert log == [("bluesky-delete", 1, []), ("bluesky-account", 1, [])]
+
+
+def test_cursor_never_moves_past_posts_that_were_not_stored(jetstream, tmp_path, monkeypatch):
+    """The second batch fails to store: the cursor stays at the end of the first, and only the first batch's
+    new post ids are handed on (to the queue, with a broker)."""
+    from storage import queries
+
+    server = jetstream()
+    sessions = open_test_database(tmp_path)
+    real_insert, calls, handed = queries.insert_posts, [], []
+
+    def failing_second_time(session, rows):
+        calls.append(len(rows))
+        if len(calls) >= 2:  # the database stays away
+            raise RuntimeError("database went away")
+        return real_insert(session, rows)
+
+    monkeypatch.setattr(queries, "insert_posts", failing_second_time)
+    with pytest.raises(RuntimeError):
+        stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, batch_size=1,
+                       sleep=lambda s: None, on_stored=handed.append)
+    stored = [p.source_id for p in stored_posts(sessions, "bluesky")]
+    assert stored == ["at://did:plc:user1/app.bsky.feed.post/3lvrkey1"]
+    assert stored_cursor(sessions, "bluesky", "jetstream") == {"time_us": EVENTS[0]["time_us"]}
+    assert len(handed) == 1 and len(handed[0]) == 1
+
+    monkeypatch.setattr(queries, "insert_posts", real_insert)
+    again = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, sleep=lambda s: None)
+    assert server.cursors[-1] == str(EVENTS[0]["time_us"]) and again.new == 2  # resumed: posts 4 and 6

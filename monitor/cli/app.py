@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -17,6 +18,7 @@ import click
 import typer
 
 from monitor.cli import compliance as cli_compliance
+from monitor.cli import cluster as cli_cluster
 from monitor.cli import data as cli_data
 from monitor.cli import label as cli_label
 from monitor.cli import models as cli_models
@@ -33,7 +35,7 @@ from monitor.cli.common import (
     progress,
     settings,
 )
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
 
 app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance and sentiment, chart it.",
@@ -100,9 +102,13 @@ def collect(
     since: Optional[str] = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
     until: Optional[str] = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
     max_posts: Optional[int] = typer.Option(None, "--max", min=1, help="Read at most this many posts per query."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="X only: count matching posts, read nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what a run would fetch and store; store nothing (X: counts only)."),
 ) -> None:
     """Collect new posts from the enabled sources, incrementally.
+
+    Exit codes: 0 every run ok (a source whose lease another process holds is skipped), 2 some queries
+    failed (HTTP errors, timeouts, unreadable responses, the time budget spent), 4 all failed, 5 stopped.
 
     Example: stance collect --source hackernews --max 200
     """
@@ -116,6 +122,12 @@ def collect(
         for line in jobs.dry_run(current, source, window):
             out.print(line, markup=False, highlight=False)
         return
+    if _broker(current) and not (since or until or max_posts):
+        from monitor.cluster.enqueue import enqueue_collect
+
+        queued = enqueue_collect(current, source)
+        out.print(f"enqueued {plural(queued.tasks, 'collect task')} for the workers", markup=False)
+        return
     with progress(ctx) as bar:
         tasks: dict[str, object] = {}
 
@@ -128,6 +140,23 @@ def collect(
 
         summaries = jobs.collect(current, source, window, on_page=on_page)
     _print_summaries(summaries)
+    _exit_for(summaries)
+
+
+def _exit_for(summaries) -> None:
+    """Exit as `stance job` does when a run failed: 2 some queries failed, 4 all did, 5 stopped. A source
+    whose lease another process holds is skipped, not failed (that process collects it)."""
+    from monitor.cli.schedule import EXIT_CODES
+    from monitor.scheduling.runners import summarise_collection
+
+    code = EXIT_CODES[summarise_collection(None, [s for s in summaries if s.status != "locked"]).status]
+    if code:
+        raise typer.Exit(code)
+
+
+def _broker(current) -> bool:
+    """Whether work goes to the queues (``[cluster] broker_url`` or STANCE_BROKER_URL) instead of running here."""
+    return bool(current.cluster.broker_url)
 
 
 def _as_datetime(day: Optional[date]) -> Optional[datetime]:
@@ -146,6 +175,13 @@ def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore"
     from monitor import jobs
 
     current = settings(ctx)
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_classify
+
+        queued = enqueue_classify(current, rescore=rescore)
+        out.print(f"enqueued {plural(queued.tasks, 'task')} for {plural(queued.items, 'post')} with {queued.model}",
+                  markup=False)
+        return
     with progress(ctx) as bar:
         task = bar.add_task("classifying posts", total=None if rescore else jobs.count_pending(current))
         result = jobs.classify(current, on_batch=lambda n: bar.advance(task, n), rescore=rescore)
@@ -183,6 +219,13 @@ def report(
     if first and last and first > last:
         raise typer.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
     current = settings(ctx)
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_report
+
+        enqueue_report(current, date_from=first, date_to=last, freq=freq, langs=parse_list(lang),
+                       sources=parse_list(source), formats=formats, out_dir=out_dir)
+        out.print("enqueued the report for the workers", markup=False)
+        return
     with progress(ctx) as bar:
         task = bar.add_task("report", total=None)
         result = jobs.report(
@@ -222,6 +265,7 @@ def run(ctx: typer.Context) -> None:
     out.print(f"classified {plural(result.classified.classified, 'post')} with {result.classified.model}",
               markup=False)
     _print_report(result.report)
+    _exit_for(result.collected)
 
 
 @app.command()
@@ -232,16 +276,37 @@ def stream(
 ) -> None:
     """Follow a live feed and keep the posts that match the topic's keywords, resuming where it stopped.
 
+    A long-lived process (run it under systemd, see docs/deploy.md); SIGTERM ends it after the current batch.
+    Each batch of matching posts is stored together with the feed's cursor; with a broker configured the new
+    posts' ids then go to the workers to be classified.
+
     Example: stance stream --source bluesky
     """
+    import threading
+
     from monitor import jobs
     from monitor.ingest.stream import JETSTREAM_URL, stream_bluesky
+    from monitor.scheduling.scheduler import stop_on_signals
 
     if source != "bluesky":
         raise typer.BadParameter(f"live mode exists for bluesky only, got {source!r}", param_hint="--source")
     current = settings(ctx)
     url = current.sources["bluesky"].options.get("jetstream_url", JETSTREAM_URL)
-    summary = stream_bluesky(jobs.open_store(current), jobs.ingest_context(current), url=url, max_events=max_events)
+    sessions = jobs.open_store(current)
+    on_stored = None
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_posts
+
+        with sessions.begin() as session:
+            version_id = jobs.ensure_active_model(session).id
+        on_stored = lambda ids: enqueue_posts(current, ids, version_id)  # noqa: E731
+    stop = threading.Event()
+    restore = stop_on_signals(stop)
+    try:
+        summary = stream_bluesky(sessions, jobs.ingest_context(current), url=url, max_events=max_events,
+                                 stop=stop.is_set, on_stored=on_stored)
+    finally:
+        restore()
     out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}, "
               f"{summary.deleted} deleted (by their authors or with their accounts)", markup=False)
 
@@ -253,6 +318,7 @@ cli_models.register(app)
 cli_schedule.register(app)
 cli_label.register(app)
 cli_serve.register(app)
+cli_cluster.register(app)
 
 
 def _usage_line(exc: click.ClickException) -> str:
@@ -264,18 +330,47 @@ def _usage_line(exc: click.ClickException) -> str:
     return message
 
 
+def _terminate_as_interrupt(received: threading.Event):
+    """SIGTERM unwinds like Ctrl-C (raising Terminated, and setting ``received``), so that a collection run is
+    marked stopped and its lease released instead of held for its lifetime. ``stance schedule`` installs its
+    own, gentler handler. Returns the previous handler."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(_signum, _frame):
+        received.set()
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point of the ``stance`` script; ``argv`` defaults to the process arguments.
 
     Exit codes: 0 ok, 1 a problem the user can act on (one line on stderr), 2 a usage error (one line),
-    130 interrupted; commands such as ``stance job`` add their own (see their help).
+    130 interrupted, 143 stopped by SIGTERM; commands such as ``stance job`` add their own (see their help).
     """
+    terminated = threading.Event()
+    previous = _terminate_as_interrupt(terminated)
+    try:
+        _run(argv, terminated)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Optional[list[str]], terminated: threading.Event) -> None:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stance")
     except MonitorError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        _exit_if_terminated(terminated)
         console.print("interrupted", markup=False)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as exc:  # `stance` or `stance models` alone: the help
@@ -285,6 +380,14 @@ def main(argv: Optional[list[str]] = None) -> None:
         console.print(f"error: {_usage_line(exc)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
+        _exit_if_terminated(terminated)
         sys.exit(exc.exit_code)
+    _exit_if_terminated(terminated)  # typer turns KeyboardInterrupt into a return value of 130
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def _exit_if_terminated(terminated: threading.Event) -> None:
+    if terminated.is_set():
+        console.print("stopped by SIGTERM", markup=False)
+        sys.exit(143)

@@ -36,6 +36,8 @@ class Page:
     positions: list[str] | None = None
     #: Posts the platform says match the query (X counts), when known.
     counted: int | None = None
+    #: The response itself could not be used (an error page, truncated or garbage body): the run failed.
+    failed: bool = False
 
 
 @dataclass(frozen=True)

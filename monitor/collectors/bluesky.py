@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+import httpx
 from atproto import Client, models
 from atproto_client import exceptions as at_errors
+from atproto_client.request import Request
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget
+from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
@@ -58,9 +60,15 @@ class BlueskyCollector:
                 )
         if not settings.query:
             raise CollectorError("bluesky: [sources.bluesky] query is empty")
-        client = Client(base_url=settings.base_url) if settings.base_url else Client()
+        policy = source_policy(settings)
+        connect, read = policy.timeout
+        # atproto's httpx client waits 5 s for everything by default; use the source's timeouts.
+        request = Request(timeout=httpx.Timeout(read, connect=connect))
+        client = Client(base_url=settings.base_url, request=request) if settings.base_url else Client(
+            request=request)
         return cls(
-            client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run
+            client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run,
+            policy,
         )
 
     def queries(self) -> list[str]:
@@ -80,12 +88,14 @@ class BlueskyCollector:
             try:
                 content = self._search(query, lower, until, search_cursor)
             except ValueError as exc:  # truncated or invalid JSON
-                yield Page(items=[], errors=[ItemError(position, f"malformed response: {str(exc)[:200]}")])
+                problem = ItemError(position, f"malformed response: {str(exc)[:200]}")
+                yield Page(items=[], failed=True, errors=[problem])
                 return
             if not isinstance(content, Mapping) or not isinstance(content.get("posts"), list):
                 preview = content[:200] if isinstance(content, (bytes, str)) else repr(content)[:200]
                 yield Page(
                     items=[],
+                    failed=True,
                     errors=[ItemError(position, "unexpected response: no 'posts' list", str(preview))],
                 )
                 return

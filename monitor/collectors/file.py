@@ -9,10 +9,11 @@ still land.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,12 +24,16 @@ from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
 from monitor.ingest.columns import SIMPLE, ColumnMap, suggest_preset
 from monitor.ingest.normalise import MAX_TEXT_CHARS
-from monitor.ingest.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, id_field, time_field
 
 DEMO = "builtin:demo"
 PAGE_SIZE = 1000
 MAX_ID_CHARS = 256
 MAX_URL_CHARS = 2048
+#: The longest CSV field read at all; longer texts than MAX_TEXT_CHARS are still rejected, row by row.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+#: How much of a rejected line is kept in the rejects file.
+MAX_REJECT_CHARS = 10_000
 _METRICS = ("likes", "reposts", "replies", "quotes")
 
 
@@ -59,6 +64,11 @@ class FileCollector:
     def queries(self) -> list[str]:
         return list(self.paths)
 
+    @staticmethod
+    def original(raw: Any) -> str:
+        """The input line a raw item was read from, as the rejects file keeps it (fix it and import it again)."""
+        return raw[3]
+
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
         page = Page(items=[], positions=[])
         for position, item in read_items(resolve(query), self.mapping):
@@ -73,7 +83,7 @@ class FileCollector:
         yield page
 
     def to_post(self, raw: Any) -> PostRecord:
-        kind, payload, extra = raw
+        kind, payload, extra, _ = raw
         if kind == "x":
             return tweet_to_record(payload, extra)
         try:
@@ -83,8 +93,9 @@ class FileCollector:
 
 
 def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
-    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None)``, ``("x", tweet,
-    users)`` for X API payloads, or an ItemError naming the line. Raises ImportFailed if unreadable."""
+    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None, line)``, ``("x", tweet,
+    users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in the
+    file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises ImportFailed if unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -95,6 +106,8 @@ def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, A
 
 
 def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+    if data.startswith(codecs.BOM_UTF8):  # written by some Windows tools; not part of the first row
+        data = data[len(codecs.BOM_UTF8):]
     for number, line in enumerate(data.splitlines(), start=1):
         position = f"{path.name}:{number}"
         if not line.strip():
@@ -110,36 +123,43 @@ def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tupl
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield position, ItemError(position, f"malformed JSON: {exc.msg} (column {exc.colno})", text)
+            yield position, ItemError(position, f"malformed JSON: {exc.msg} (column {exc.colno})", _clip(text))
+            continue
+        except RecursionError:
+            yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
             continue
         if not isinstance(obj, dict):
-            yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", text)
+            yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", _clip(text))
             continue
-        yield from _expand(position, obj, detect_x)
+        yield from _expand(position, obj, text, detect_x)
 
 
-def _expand(position: str, obj: dict[str, Any], detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+def _expand(position: str, obj: dict[str, Any], line: str, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
     """An X API page holds many tweets; everything else is one row (a bare tweet object is recognised
     unless a column map says how to read the rows)."""
     if isinstance(obj.get("data"), list):
         users = users_by_id(obj.get("includes"))
         for tweet in obj["data"]:
-            yield position, ("x", tweet, users)
+            yield position, ("x", tweet, users, line)
     elif isinstance(obj.get("data"), dict):
-        yield position, ("x", obj["data"], users_by_id(obj.get("includes")))
+        yield position, ("x", obj["data"], users_by_id(obj.get("includes")), line)
     elif detect_x and ("author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj):
-        yield position, ("x", obj, None)
+        yield position, ("x", obj, None, line)
     else:
-        yield position, ("simple", obj, None)
+        yield position, ("simple", obj, None, line)
 
 
 def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
     # surrogateescape keeps undecodable bytes visible so that only the rows holding them are rejected.
     text = data.decode("utf-8-sig", errors="surrogateescape")
+    # csv's default field limit (131,072 chars) ends the whole file at the first long field; allow longer
+    # fields so that the row is read and rejected by the text length check, naming its line.
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames or mapping.missing_header(reader.fieldnames):
         yield f"{path.name}:1", ItemError(f"{path.name}:1", _header_problem(reader.fieldnames or [], mapping))
         return
+    failed_at = -1
     while True:
         try:
             row = next(reader)
@@ -148,7 +168,10 @@ def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[
         except csv.Error as exc:
             position = f"{path.name}:{reader.line_num}"
             yield position, ItemError(position, f"malformed CSV: {exc}")
-            return
+            if reader.line_num == failed_at:  # no progress: the reader cannot get past this point
+                return
+            failed_at = reader.line_num
+            continue  # the reader resumes at the next line
         position = f"{path.name}:{reader.line_num}"
         values = [v for v in row.values() if isinstance(v, str)]
         if any(_has_surrogates(v) for v in values):
@@ -156,7 +179,14 @@ def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[
         elif None in row:
             yield position, ItemError(position, f"too many fields ({len(values) + len(row[None])})")
         else:
-            yield position, ("simple", row, None)
+            yield position, ("simple", row, None, _csv_line(reader.fieldnames, row))
+
+
+def _csv_line(header: Sequence[str], row: dict[str, str]) -> str:
+    """A CSV row written back as one CSV record (quoted as needed), in the header's column order."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([row.get(name, "") for name in header])
+    return buffer.getvalue()
 
 
 def _header_problem(header: list[str], mapping: ColumnMap) -> str:
@@ -168,16 +198,17 @@ def _header_problem(header: list[str], mapping: ColumnMap) -> str:
     return f"{problem}; say which column holds the text with --map text=COLUMN"
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_REJECT_CHARS else text[:MAX_REJECT_CHARS] + "..."
+
+
 def _has_surrogates(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None = None) -> PostRecord:
     """A row of the simple schema as a record; ``raw`` is the row as the file had it (default ``row``)."""
-    row_id = row.get("id")
-    if row_id is None or str(row_id).strip() == "":
-        raise InvalidRecord("id: missing")
-    row_id = str(row_id).strip()
+    row_id = id_field(row.get("id"))
     if len(row_id) > MAX_ID_CHARS:
         raise InvalidRecord(f"id: too long ({len(row_id)} chars, max {MAX_ID_CHARS})")
     text = row.get("text")
@@ -200,7 +231,7 @@ def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None =
         if value not in (None, ""):
             try:
                 metrics[name] = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
                 raise InvalidRecord(f"{name}: expected an integer, got {value!r}") from None
     author = row.get("author")
     return PostRecord(

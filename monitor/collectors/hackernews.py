@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import requests
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget
+from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
@@ -55,7 +55,8 @@ class HackerNewsCollector:
     ) -> HackerNewsCollector:
         if not settings.query:
             raise CollectorError("hackernews: [sources.hackernews] query is empty")
-        return cls(settings.query, settings.base_url or DEFAULT_BASE_URL, settings.max_posts_per_run)
+        return cls(settings.query, settings.base_url or DEFAULT_BASE_URL, settings.max_posts_per_run,
+                   policy=source_policy(settings))
 
     def queries(self) -> list[str]:
         return [self.query]
@@ -86,7 +87,7 @@ class HackerNewsCollector:
             position = f"until {until} page {page_number}"
             body, problem = parse_body(response)
             if problem:
-                yield Page(items=[], errors=[ItemError(position, problem, response.text[:500])])
+                yield Page(items=[], failed=True, errors=[ItemError(position, problem, response.text[:500])])
                 return
             hits = body["hits"]
             times = [

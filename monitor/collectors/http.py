@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -21,11 +22,13 @@ from typing import Any, TypeVar
 
 import requests
 
-from monitor.errors import CollectorError, RateLimited
+from monitor.config import SourceSettings
+from monitor.errors import CollectorError, OutOfTime, RateLimited
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = 30.0
+#: Seconds to wait for a connection, and for the server to send data: (connect, read), as requests takes them.
+DEFAULT_TIMEOUT = (10.0, 30.0)
 # Platforms ask for an agent that names the tool and how to reach its operator: STANCE_CONTACT (an e-mail
 # address or URL) is appended when set; REDDIT_USER_AGENT overrides it for Reddit, as Reddit's rules suggest.
 USER_AGENT = "stance-monitor/0.1 (open-source debate monitor" + (
@@ -45,12 +48,34 @@ class RetryPolicy:
     max_delay: float = 120.0
     #: A reset further away than this ends the run with RateLimited instead of sleeping through it.
     max_wait: float = 900.0
+    #: (connect, read) timeouts of every request in seconds: ``[sources.NAME] connect_timeout, read_timeout``.
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    #: Seconds one run of a query may take (``[sources.NAME] max_run_seconds``); None: no limit.
+    budget: float | None = None
+    #: When the current run must end (``clock()`` time); no retry or wait goes past it. Set by ``started``.
+    deadline: float | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def backoff(self, attempt: int) -> float:
         """Exponential delay for the ``attempt``-th retry (1-based), capped."""
         return min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+    def started(self) -> RetryPolicy:
+        """This policy for a run starting now: its deadline is ``budget`` seconds away."""
+        return replace(self, deadline=None if self.budget is None else self.clock() + self.budget)
+
+    def check_time(self, what: str) -> None:
+        """Raise OutOfTime when the run's deadline has passed."""
+        if self.deadline is not None and self.clock() >= self.deadline:
+            raise OutOfTime(f"{what}: the run's time budget of {self.budget:.0f} s is spent")
+
+
+def source_policy(settings: SourceSettings) -> RetryPolicy:
+    """The retry policy of a configured source, with its timeouts."""
+    return RetryPolicy(
+        timeout=(settings.connect_timeout, settings.read_timeout), budget=settings.max_run_seconds
+    )
 
 
 #: For tests: retries happen, but nothing sleeps.
@@ -71,9 +96,13 @@ def call_with_retries(
     """Run ``call``; retry what ``classify`` marks as transient, give up with a CollectorError/RateLimited."""
     failures = limited = 0
     while True:
+        policy.check_time(what)
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classify decides; anything unknown is re-raised untouched
+            if host_not_found(exc):
+                # A name that does not resolve will not resolve in five seconds either: fail now, once.
+                raise CollectorError(f"{what}: host not found") from exc
             verdict = classify(exc)
             if verdict is None:
                 raise
@@ -85,7 +114,29 @@ def call_with_retries(
                 if failures >= policy.attempts:
                     raise CollectorError(f"{what}: gave up after {failures} tries: {_describe(exc)}") from exc
                 delay = policy.backoff(failures)
+            if policy.deadline is not None and policy.clock() + delay > policy.deadline:
+                raise OutOfTime(
+                    f"{what}: no time left in the run's time budget to retry after {_describe(exc)}"
+                ) from exc
             policy.sleep(delay)
+
+
+def host_not_found(exc: BaseException) -> bool:
+    """Whether a failure comes from a DNS lookup that failed. Each client library wraps socket.gaierror in its
+    own exceptions (requests, urllib3, httpx, prawcore, Mastodon.py), so the chain of causes is walked."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        pending.extend([current.__cause__, current.__context__])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(getattr(current, attr, None) for attr in ("original_exception", "reason"))
+    return False
 
 
 def _rate_limit_delay(reset_at: float | None, tries: int, policy: RetryPolicy, what: str) -> float:
@@ -177,12 +228,11 @@ def get(
     url: str,
     policy: RetryPolicy,
     params: Mapping[str, Any] | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
 ) -> requests.Response:
     """GET with retries on timeouts, connection errors, 5xx and 429; other 4xx raise HTTPStatusError."""
 
     def attempt() -> requests.Response:
-        response = session.get(url, params=params, timeout=timeout)
+        response = session.get(url, params=params, timeout=policy.timeout)
         if response.status_code == 429 or response.status_code >= 500:
             raise _Transient(response)
         if response.status_code >= 400:

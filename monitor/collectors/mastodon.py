@@ -25,13 +25,13 @@ from mastodon import (
 
 from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import (
-    DEFAULT_TIMEOUT,
     USER_AGENT,
     Retry,
     RetryPolicy,
     call_with_retries,
     html_to_text,
     post_budget,
+    source_policy,
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
@@ -80,7 +80,9 @@ class MastodonCollector:
         if not instances:
             raise CollectorError("mastodon: [sources.mastodon] instances is empty")
         token = environ.get(TOKEN_ENV) or None
-        return cls(instances, hashtags, settings.query, token, settings.max_posts_per_run)
+        return cls(
+            instances, hashtags, settings.query, token, settings.max_posts_per_run, source_policy(settings)
+        )
 
     def queries(self) -> list[str]:
         """``<instance> #<tag>`` per hashtag; ``<instance> search:<query>`` too when a token allows search."""
@@ -111,12 +113,15 @@ class MastodonCollector:
                     raise
                 yield Page(
                     items=[],
+                    failed=True,
                     errors=[ItemError(f"{query} page {number}", f"malformed response: {str(exc)[:300]}")],
                 )
                 return
             if not isinstance(statuses, list):
                 yield Page(
-                    items=[], errors=[ItemError(f"{query} page {number}", "unexpected response: not a list")]
+                    items=[],
+                    failed=True,
+                    errors=[ItemError(f"{query} page {number}", "unexpected response: not a list")],
                 )
                 return
             items = [plain_json(status) for status in statuses]
@@ -147,7 +152,7 @@ class MastodonCollector:
                 access_token=self._access_token,
                 # "throw": we wait ourselves, bounded; Mastodon.py's "wait" could sleep without limit.
                 ratelimit_method="throw",
-                request_timeout=DEFAULT_TIMEOUT,
+                request_timeout=self.policy.timeout,
                 mastodon_version=ASSUMED_VERSION,
                 version_check_mode="none",
                 user_agent=USER_AGENT,

@@ -16,12 +16,14 @@ import prawcore
 
 from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import (
+    DEFAULT_TIMEOUT,
     USER_AGENT,
     Retry,
     RetryPolicy,
     call_with_retries,
     post_budget,
     reset_from_headers,
+    source_policy,
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
@@ -68,10 +70,12 @@ class RedditCollector:
             raise CollectorError(
                 f"reddit: [sources.reddit] subreddits: expected a list of names, got {subreddits!r}"
             )
+        policy = source_policy(settings)
         reddit = build_client(
-            environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT, settings.base_url
+            environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT, settings.base_url,
+            policy.timeout,
         )
-        return cls(reddit, subreddits, settings.query, settings.max_posts_per_run)
+        return cls(reddit, subreddits, settings.query, settings.max_posts_per_run, policy)
 
     def queries(self) -> list[str]:
         kinds = KINDS if self.search else ("comments",)
@@ -101,6 +105,7 @@ class RedditCollector:
             except prawcore.BadJSON as exc:
                 yield Page(
                     items=[],
+                    failed=True,
                     errors=[
                         ItemError(
                             f"{query} page {number}", "malformed response: not JSON", exc.response.text[:500]
@@ -111,7 +116,9 @@ class RedditCollector:
             children, after_next, problem = parse_listing(listing)
             if problem:
                 yield Page(
-                    items=[], errors=[ItemError(f"{query} page {number}", problem, str(listing)[:500])]
+                    items=[],
+                    failed=True,
+                    errors=[ItemError(f"{query} page {number}", problem, str(listing)[:500])],
                 )
                 return
             times = [created_utc(child) for child in children]
@@ -221,7 +228,10 @@ def classify_error(exc: BaseException, now: float) -> Retry | None:
     return None
 
 
-def build_client(client_id: str, client_secret: str, user_agent: str, base_url: str | None) -> praw.Reddit:
+def build_client(
+    client_id: str, client_secret: str, user_agent: str, base_url: str | None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> praw.Reddit:
     """A read-only (app-only OAuth) client; ``base_url`` replaces both reddit.com and oauth.reddit.com."""
     urls = {"oauth_url": base_url.rstrip("/"), "reddit_url": base_url.rstrip("/")} if base_url else {}
     reddit = praw.Reddit(
@@ -230,6 +240,8 @@ def build_client(client_id: str, client_secret: str, user_agent: str, base_url: 
         user_agent=user_agent,
         check_for_updates=False,
         check_for_async=False,
+        # prawcore hands this to requests: (connect, read) seconds for every request.
+        requestor_kwargs={"timeout": timeout},
         **urls,
     )
     reddit.read_only = True

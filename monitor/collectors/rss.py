@@ -17,7 +17,7 @@ import feedparser
 import requests
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget
+from monitor.collectors.http import RetryPolicy, get, html_to_text, new_session, post_budget, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.ingest.normalise import MAX_TEXT_CHARS
@@ -53,7 +53,7 @@ class RSSCollector:
             raise CollectorError(f"rss: [sources.rss] feeds: expected a list of feed URLs, got {feeds!r}")
         if not feeds:
             raise CollectorError("rss: [sources.rss] feeds is empty; list the feed URLs to follow")
-        return cls(list(feeds), settings.max_posts_per_run)
+        return cls(list(feeds), settings.max_posts_per_run, policy=source_policy(settings))
 
     def queries(self) -> list[str]:
         return list(self.feeds)
@@ -67,7 +67,7 @@ class RSSCollector:
             reason = (
                 f"not an RSS or Atom feed ({parsed.get('bozo_exception') or 'no entries, no feed element'})"
             )
-            yield Page(items=[], errors=[ItemError(query, reason, response.text[:500])])
+            yield Page(items=[], failed=True, errors=[ItemError(query, reason, response.text[:500])])
             return
         feed = parsed.feed
         fetched_at = datetime.now(timezone.utc).replace(microsecond=0)

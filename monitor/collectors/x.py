@@ -19,7 +19,15 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, reset_from_headers
+from monitor.collectors.http import (
+    DEFAULT_TIMEOUT,
+    Retry,
+    RetryPolicy,
+    call_with_retries,
+    post_budget,
+    reset_from_headers,
+    source_policy,
+)
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
@@ -61,8 +69,10 @@ class XCollector:
         full_archive = settings.options.get("full_archive", False)
         if not isinstance(full_archive, bool):
             raise CollectorError(f"x: [sources.x] full_archive: expected true or false, got {full_archive!r}")
+        policy = source_policy(settings)
         return cls(
-            build_client(token, settings.base_url), settings.query, full_archive, settings.max_posts_per_run
+            build_client(token, settings.base_url, policy.timeout), settings.query, full_archive,
+            settings.max_posts_per_run, policy,
         )
 
     def queries(self) -> list[str]:
@@ -192,17 +202,30 @@ def _total(response: Any) -> int:
 
 
 def _failed_page(number: int, reason: str) -> Page:
-    return Page(items=[], errors=[ItemError(f"page {number}", reason)])
+    return Page(items=[], failed=True, errors=[ItemError(f"page {number}", reason)])
 
 
 # --- the client ------------------------------------------------------------------------------------------
 
 
-class RebasedAdapter(HTTPAdapter):
-    """Sends requests tweepy addresses to api.twitter.com to ``base_url`` instead (tweepy hard-codes the host)."""
+class TimeoutAdapter(HTTPAdapter):
+    """Gives every request a (connect, read) timeout: tweepy sends its requests without one."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
         super().__init__()
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class RebasedAdapter(TimeoutAdapter):
+    """Sends requests tweepy addresses to api.twitter.com to ``base_url`` (tweepy hard-codes the host)."""
+
+    def __init__(self, base_url: str, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
+        super().__init__(timeout)
         self.base_url = base_url
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -226,14 +249,18 @@ class _HideRequestHeaders(logging.Filter):
 _HEADER_FILTER = _HideRequestHeaders()
 
 
-def build_client(token: str, base_url: str | None) -> tweepy.Client:
+def build_client(
+    token: str, base_url: str | None, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> tweepy.Client:
     """A tweepy client that raises on 429 (we wait ourselves, bounded) and talks to ``base_url`` if given."""
     logger = logging.getLogger("tweepy.client")
     if _HEADER_FILTER not in logger.filters:
         logger.addFilter(_HEADER_FILTER)
     client = tweepy.Client(bearer_token=token, return_type=dict, wait_on_rate_limit=False)
+    for prefix in ("https://", "http://"):
+        client.session.mount(prefix, TimeoutAdapter(timeout))
     if base_url and base_url.rstrip("/") != TWEEPY_HOST:
-        client.session.mount(TWEEPY_HOST, RebasedAdapter(base_url))
+        client.session.mount(TWEEPY_HOST, RebasedAdapter(base_url, timeout))
     return client
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.ingest.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, id_field, time_field
 
 METRIC_NAMES = {
     "like_count": "likes",
@@ -29,9 +29,7 @@ def tweet_to_record(
     """One v2 tweet object (flattened twarc2 tweets carry an ``author`` object instead of includes)."""
     if not isinstance(tweet, Mapping):
         raise InvalidRecord(f"tweet: expected an object, got {type(tweet).__name__}")
-    tweet_id = tweet.get("id")
-    if tweet_id in (None, ""):
-        raise InvalidRecord("id: missing")
+    tweet_id = id_field(tweet.get("id"))
     text = tweet.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidRecord("text: missing or empty")

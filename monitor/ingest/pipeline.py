@@ -8,24 +8,31 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifiers import encoder as embedding_codec
 from classifiers.language import LanguageDetector
 from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
+from monitor.collectors.http import RetryPolicy
+from monitor.errors import Terminated
 from monitor.ingest.normalise import matches_keywords, record_to_row
 from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
-from monitor.ingest.records import InvalidRecord, PostRecord
+from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
 from storage.models import CollectionRun
 
 log = logging.getLogger(__name__)
+
+#: Stored and printed error messages are cut here (a driver error can quote a whole page of SQL).
+MAX_ERROR_CHARS = 500
+EARLIEST_POST = datetime(2006, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class IngestContext:
     aggregate_only: tuple[str, ...] = ()
     mask_mentions: bool = False
 
+    #: Posts dated before this, or more than ``future`` after now, are rejected (typos, placeholder dates).
+    earliest: datetime = EARLIEST_POST
+    future: timedelta = timedelta(days=2)
+
     def filters_keywords(self, collector: Collector) -> bool:
         return self.keyword_filters.get(collector.name, collector.filter_by_keywords)
 
@@ -59,6 +70,8 @@ class RunSummary:
     skipped: int = 0
     #: Items that could not become posts (also listed in ``errors``, with page-level problems).
     invalid: int = 0
+    #: Valid posts that were stored before (by source and id).
+    duplicates: int = 0
     errors: list[ItemError] = field(default_factory=list)
     counted: int | None = None
     status: str = "ok"
@@ -70,21 +83,25 @@ class RunSummary:
 
     @property
     def already_stored(self) -> int:
-        return self.fetched - self.invalid - self.skipped - self.new
+        return self.duplicates
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
-    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit."""
-    rows, seen = [], set()
-    now = queries.utcnow()
+    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit.
+
+    Works on the whole batch at once: languages are detected in one vectorised pass, each author is hashed
+    once per batch, and the rows go to the database as one executemany of a cached statement."""
+    unique: dict[tuple[str, str], PostRecord] = {}
     for record in records:
-        key = (record.source, record.source_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        detected = context.detector.detect(record.text)
-        author = record.author
-        raw = record.raw
+        unique.setdefault((record.source, record.source_id), record)
+    batch = list(unique.values())
+    # Languages are detected on the text as posted, before any mention is masked.
+    detected = context.detector.detect_many([record.text for record in batch])
+    pseudonyms: dict[tuple[str | None, str], str | None] = {}
+    now = queries.utcnow()
+    rows = []
+    for record, language in zip(batch, detected):
+        author, raw = record.author, record.raw
         if context.mask_mentions:
             record = replace(record, text=mask_mentions(record.text))
         if record.source in context.aggregate_only:
@@ -92,7 +109,10 @@ def ingest(session: Session, records: Iterable[PostRecord], context: IngestConte
             raw = strip_people(raw, context.mask_mentions) if raw is not None else None
         else:
             if context.pseudonymise_authors:
-                author = pseudonymise(author, record.source, context.salt)
+                key = (author, record.source)
+                if key not in pseudonyms:
+                    pseudonyms[key] = pseudonymise(author, record.source, context.salt)
+                author = pseudonyms[key]
             if context.pseudonymise_raw and raw is not None:
                 raw = scrub_raw(raw, record.source, context.salt)
             raw = clean_strings(raw, context.mask_mentions) if raw is not None else None
@@ -100,8 +120,8 @@ def ingest(session: Session, records: Iterable[PostRecord], context: IngestConte
             record_to_row(
                 record,
                 topic=context.topic,
-                lang=detected.lang,
-                lang_confidence=detected.confidence,
+                lang=language.lang,
+                lang_confidence=language.confidence,
                 author=author,
                 raw=raw,
                 collected_at=now,
@@ -125,6 +145,10 @@ def collect_query(
     "stopped" (a scheduler shutting down), and the next run resumes from the cursor.
     """
     summary = RunSummary(collector.name, query)
+    # Network collectors carry a retry policy with the source's time budget; the run's clock starts now.
+    policy = getattr(collector, "policy", None)
+    if isinstance(policy, RetryPolicy):
+        policy = collector.policy = policy.started()
     with sessions.begin() as session:
         run = queries.start_run(session, collector.name, query)
         summary.run_id = run.id
@@ -134,51 +158,98 @@ def collect_query(
             _store_page(sessions, collector, query, page, context, summary)
             if on_page:
                 on_page(summary)
+            if page.failed:
+                reasons = "; ".join(f"{e.position}: {e.reason}" for e in page.errors) or "unreadable response"
+                summary.status, summary.error = "failed", _clip(reasons)
+                break
             if should_stop is not None and should_stop():
                 summary.status, summary.error = "stopped", "stopped on request; resumes from the cursor"
                 break
-    except KeyboardInterrupt:
-        summary.status, summary.error = "interrupted", "interrupted by the user"
+            if isinstance(policy, RetryPolicy):
+                policy.check_time(f"{collector.name} {query}")
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):
+            summary.status, summary.error = "stopped", "stopped by SIGTERM; resumes from the cursor"
+        else:
+            summary.status, summary.error = "interrupted", "interrupted by the user"
         _finish_run(sessions, summary)
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the run; what was committed stays committed
-        log.warning("%s %r failed after %d pages: %s", collector.name, query, summary.pages, exc)
-        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        summary.status, summary.error = "failed", short_error(exc)
+        log.warning("%s %r failed after %d pages: %s", collector.name, query, summary.pages, summary.error)
     _finish_run(sessions, summary)
     return summary
 
 
 def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
-    records, skipped_before = [], summary.skipped
+    records, where, skipped_before = [], [], summary.skipped
     positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
+    latest = datetime.now(timezone.utc) + context.future
     for raw, position in zip(page.items, positions):
         try:
-            record = collector.to_post(raw)
+            record = checked(collector.to_post(raw), context.earliest, latest)
         except InvalidRecord as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, str(exc), _preview(raw)))
+            summary.errors.append(ItemError(position, _clip(str(exc)), _original(collector, raw)))
             continue
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, f"unexpected payload: {type(exc).__name__}: {exc}"))
+            reason = f"unexpected payload: {short_error(exc)}"
+            summary.errors.append(ItemError(position, reason, _original(collector, raw)))
             continue
         if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1
             continue
         records.append(record)
+        where.append(position)
     summary.errors.extend(page.errors)
-    with sessions.begin() as session:
-        new_ids = ingest(session, records, context)
+    refused = 0
+    try:
+        with sessions.begin() as session:
+            new = len(ingest(session, records, context))
+            if page.cursor is not None:
+                queries.set_cursor(session, collector.name, query, page.cursor)
+    except (DataError, IntegrityError):
+        # One row the database refuses must not cost the page: store row by row, reject the ones refused.
+        new, refused = _store_rows(sessions, records, where, context, summary)
         if page.cursor is not None:
-            queries.set_cursor(session, collector.name, query, page.cursor)
+            with sessions.begin() as session:
+                queries.set_cursor(session, collector.name, query, page.cursor)
     summary.pages += 1
     if skipped_before != summary.skipped:
         log.info("%s %r page %d: %d off-topic posts dropped by the keyword filter", collector.name, query,
                  summary.pages, summary.skipped - skipped_before)
     summary.fetched += len(page.items)
-    summary.new += len(new_ids)
+    summary.new += new
+    summary.invalid += refused
+    summary.duplicates += len({(r.source, r.source_id) for r in records}) - new - refused
     if page.counted is not None:
         summary.counted = page.counted
+
+
+def _store_rows(sessions, records, positions, context, summary: RunSummary) -> tuple[int, int]:
+    """Store ``records`` one transaction each; returns (stored, refused). Refused rows become errors."""
+    new = refused = 0
+    for record, position in zip(records, positions):
+        try:
+            with sessions.begin() as session:
+                new += len(ingest(session, [record], context))
+        except (DataError, IntegrityError) as exc:
+            refused += 1
+            summary.errors.append(ItemError(position, f"refused by the database: {short_error(exc)}"))
+    return new, refused
+
+
+def short_error(exc: BaseException) -> str:
+    """``exc`` as one short line: a driver error's first line only, never the SQL and parameters."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return _clip(f"{type(exc).__name__}: {first}")
+
+
+def _clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _finish_run(sessions, summary: RunSummary) -> None:
@@ -189,7 +260,13 @@ def _finish_run(sessions, summary: RunSummary) -> None:
         run.rejected, run.counted, run.skipped = summary.rejected, summary.counted, summary.skipped
         run.status, run.error = summary.status, summary.error
         if summary.errors:
-            run.gaps = {"errors": [f"{e.position}: {e.reason}" for e in summary.errors[:200]]}
+            run.gaps = {"errors": [_clip(f"{e.position}: {e.reason}") for e in summary.errors[:200]]}
+
+
+def _original(collector: Collector, raw: object) -> str:
+    """What the rejects keep of a bad item: the input line where the source has one (files), else a preview."""
+    original = getattr(collector, "original", None)
+    return original(raw) if original is not None else _preview(raw)
 
 
 def _preview(raw: object, limit: int = 500) -> str:
@@ -206,8 +283,15 @@ def classify_pending(
     model_version_id: int,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    post_ids: Sequence[int] | None = None,
+    until_id: int | None = None,
+    after_id: int = 0,
 ) -> int:
     """Classify every stored post that has no classification by ``model_version_id``. Returns how many.
+
+    ``post_ids`` limits the work to those posts, ``after_id``/``until_id`` to an id range (the cluster's
+    embed-and-classify and re-score tasks). Only missing classifications are computed and written, and the
+    write ignores rows that appeared meanwhile, so running the same work twice stores it once.
 
     A post is encoded once: its embedding is stored with its first classification and read back by every
     later model version, and sentiment already scored by the current scorers is reused. So re-scoring
@@ -215,12 +299,12 @@ def classify_pending(
     """
     encoder = getattr(classifier, "encoder_name", None)
     scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
-    done, after_id = 0, 0
+    done = 0
     while True:
         with sessions.begin() as session:
-            batch = session.execute(
-                queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder)
-            ).all()
+            stmt = queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder,
+                                              post_ids=post_ids, until_id=until_id)
+            batch = session.execute(stmt).all()
             if not batch:
                 return done
             texts, langs = [row.text for row in batch], [row.lang for row in batch]

@@ -1,8 +1,11 @@
 """Pseudonymisation of authors: a salted hash, so one author's posts stay linkable but not identifiable.
 
-The salt comes from STANCE_AUTHOR_SALT; without it, a random salt is created once in a local file
-(``.stance-salt``, readable by the owner only) and reused, so hashes stay stable across runs. The salt is
-never written to the database or to logs.
+The salt comes from STANCE_AUTHOR_SALT; without it, a random salt is created once in a file readable by its
+owner only and reused, so hashes stay stable across runs. For a SQLite database that file lies beside the
+database (``stance.db.salt``), so one author gets one pseudonym in one database whichever folder a command
+runs in; for other databases it is ``.stance-salt`` in the working directory (set STANCE_AUTHOR_SALT there).
+An empty salt file, or one that others may read, is refused. The salt is never written to the database or to
+logs.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import hashlib
 import re
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from monitor.errors import ConfigError
 
 SALT_ENV = "STANCE_AUTHOR_SALT"
 SALT_FILE = Path(".stance-salt")
@@ -34,15 +40,61 @@ PERSON_OBJECTS = frozenset({"account", "author", "user", "actor", "creator", "me
 
 
 def load_salt(environ: Mapping[str, str] | None = None, salt_file: Path = SALT_FILE) -> str:
+    """The salt from STANCE_AUTHOR_SALT, else from ``salt_file`` (created with a random salt if absent).
+
+    Raises ConfigError for an empty salt file or one that the group or others may read.
+    """
     environ = os.environ if environ is None else environ
     if environ.get(SALT_ENV):
         return environ[SALT_ENV]
-    if salt_file.exists():
-        return salt_file.read_text(encoding="utf-8").strip()
-    salt = secrets.token_hex(32)
-    salt_file.touch(mode=0o600)
-    salt_file.write_text(salt, encoding="utf-8")
+    if not salt_file.exists():
+        legacy = SALT_FILE.resolve()
+        if salt_file.resolve() != legacy and legacy.exists():
+            # Keep the pseudonyms of a database made before the salt moved beside it.
+            _write_private(salt_file, _read_salt(legacy))
+        else:
+            _write_private(salt_file, secrets.token_hex(32))
+    return _read_salt(salt_file)
+
+
+def salt_file_for(database_url: str) -> Path:
+    """Where the salt of ``database_url`` lives: beside a SQLite file, else ``.stance-salt`` here."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database_url)
+    except Exception:  # noqa: BLE001 - the database layer reports unparseable URLs
+        return SALT_FILE
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return SALT_FILE
+    database = Path(url.database)
+    return database.with_name(database.name + ".salt")
+
+
+def _read_salt(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{path}: the author salt is readable by others (mode {stat.S_IMODE(mode):o}); "
+                              f"run `chmod 600 {path}`")
+        salt = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the author salt: {exc.strerror or exc}") from None
+    if not salt:
+        raise ConfigError(f"{path}: the author salt file is empty; restore it from a backup or set "
+                          f"{SALT_ENV}")
     return salt
+
+
+def _write_private(path: Path, salt: str) -> None:
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the author salt file: {exc.strerror or exc}") from None
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(salt)
 
 
 def pseudonymise(author: str | None, source: str, salt: str) -> str | None:

@@ -98,10 +98,14 @@ def stream_bluesky(
     max_reconnects: int | None = None,
     connect: Callable[..., Any] = websocket_connect,
     sleep: Callable[[float], None] = time.sleep,
+    on_stored: Callable[[list[int]], Any] | None = None,
 ) -> StreamSummary:
     """Follow Jetstream until ``stop()`` is true, ``max_events`` were read, or ``max_reconnects`` is exceeded.
 
-    The cursor is stored under source ``bluesky`` and query ``cursor_query``.
+    The cursor is stored under source ``bluesky`` and query ``cursor_query``, in the transaction that stores
+    the batch of posts read up to it: it never points past a post that is not stored. ``on_stored`` gets the
+    new posts' ids after that commit (to enqueue their classification); if the process dies between the
+    commit and the call, the posts are stored and unclassified, and the next ``stance classify`` finds them.
     """
     with sessions() as session:
         state = queries.get_cursor(session, SOURCE, cursor_query) or {}
@@ -116,11 +120,14 @@ def stream_bluesky(
         if summary.cursor is None or (not batch and not since_flush):
             return
         with sessions.begin() as session:
-            summary.new += len(ingest(session, batch, context))
+            new_ids = ingest(session, batch, context)
             # After the batch's creates: a post created and deleted within one batch is not left behind.
             summary.deleted += apply_deletions(session, gone, context.salt)
             queries.set_cursor(session, SOURCE, cursor_query, {"time_us": summary.cursor})
+        summary.new += len(new_ids)
         batch, gone, since_flush = [], Gone(), 0
+        if on_stored is not None and new_ids:
+            on_stored(new_ids)
 
     def finished() -> bool:
         return (max_events is not None and summary.events >= max_events) or (stop is not None and stop())

@@ -17,7 +17,7 @@ def parse_timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        moment = _from_unix(value)
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         try:
@@ -27,7 +27,7 @@ def parse_timestamp(value: object) -> datetime:
                 moment = parsedate_to_datetime(text)
             except (TypeError, ValueError, IndexError):
                 if _UNIX.match(text):  # Unix seconds, e.g. 4CAT's and minet's timestamp columns
-                    moment = datetime.fromtimestamp(float(text), tz=timezone.utc)
+                    moment = _from_unix(float(text))
                 else:
                     raise ValueError(f"unparseable date {value!r}") from None
     else:
@@ -35,3 +35,11 @@ def parse_timestamp(value: object) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def _from_unix(seconds: float) -> datetime:
+    # 1e20, Infinity and NaN overflow datetime (OverflowError, OSError or ValueError depending on the value).
+    try:
+        return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"date out of range {seconds!r}") from None

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,11 +107,19 @@ class Heartbeat:
 
 
 @contextmanager
-def holding(sessions: sessionmaker[Session], name: str, ttl: timedelta) -> Iterator[Heartbeat]:
-    """Hold lease ``name`` for the duration of the block, renewing it; raises LockHeld if another has it."""
+def holding(
+    sessions: sessionmaker[Session], name: str, ttl: timedelta, patience: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Heartbeat]:
+    """Hold lease ``name`` for the duration of the block, renewing it; raises LockHeld if another has it
+    (after waiting up to ``patience`` seconds for it to be released)."""
     owner = owner_id()
-    if not acquire(sessions, name, owner, utcnow(), ttl):
-        raise LockHeld(f"lease {name} is held by {holder(sessions, name) or 'another process'}")
+    waited = 0.0
+    while not acquire(sessions, name, owner, utcnow(), ttl):
+        if waited >= patience:
+            raise LockHeld(f"lease {name} is held by {holder(sessions, name) or 'another process'}")
+        sleep(1.0)
+        waited += 1.0
     try:
         with Heartbeat(sessions, name, owner, ttl) as heartbeat:
             yield heartbeat

@@ -1,0 +1,161 @@
+"""One bad value never costs a page or a file: each bad row is named by file and line, the good rows land."""
+
+import csv
+import json
+
+from sqlalchemy import create_engine, func, select, text
+
+from storage.models import CollectionRun, Post
+from tests_support import stance
+
+
+def good(number: int) -> str:
+    return json.dumps({"id": f"g{number}", "text": f"open weights post {number}",
+                       "created_at": "2025-05-01T00:00:00Z"})
+
+
+BAD_LINES = {
+    "date 1e20": '{"id": "b1", "text": "x", "created_at": 1e20}',
+    "date Infinity": '{"id": "b2", "text": "x", "created_at": Infinity}',
+    "id object": '{"id": {"a": 1}, "text": "x", "created_at": "2025-05-01"}',
+    "id list": '{"id": [1, 2], "text": "x", "created_at": "2025-05-01"}',
+    "nested 5000 deep": '{"id": "b3", "text": "x", "created_at": "2025-05-01", "n": '
+                        + "[" * 5000 + "]" * 5000 + "}",
+    "year 9999": '{"id": "b5", "text": "x", "created_at": "9999-12-31T00:00:00Z"}',
+    "year 1970": '{"id": "b6", "text": "x", "created_at": "1970-01-01T00:00:00Z"}',
+    "likes Infinity": '{"id": "b7", "text": "x", "created_at": "2025-05-01", "likes": Infinity}',
+}
+
+
+def stored(db_url):
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        ids = set(conn.scalars(select(Post.source_id)))
+        runs = conn.execute(select(CollectionRun.status, CollectionRun.error)).all()
+    engine.dispose()
+    return ids, runs
+
+
+def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkeypatch, capsys):
+    monkeypatch.setenv("STANCE_DATABASE_URL", db_url)
+    lines = [good(n) for n in range(1, 4)] + list(BAD_LINES.values()) + [good(n) for n in range(4, 7)]
+    lines.append('{"id": "nul", "text": "a NUL\\u0000 inside", "created_at": "2025-05-01", '
+                 '"author": "x\\u0000y"}')
+    # A byte-order mark before line 1, as some Windows tools write.
+    (workdir / "posts.jsonl").write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    code, out, err = stance(capsys, "import", "posts.jsonl")
+
+    assert code == 0, err
+    assert "posts.jsonl: 7 new, 0 already stored, 8 rejected" in out
+    rejects = [json.loads(line) for line in (workdir / "posts.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert [r["position"] for r in rejects] == [f"posts.jsonl:{n}" for n in range(4, 12)]
+    reasons = dict(zip(BAD_LINES, (r["error"] for r in rejects)))
+    assert "out of range" in reasons["date 1e20"] and "out of range" in reasons["date Infinity"]
+    assert "expected a string or an integer, got dict" in reasons["id object"]
+    assert "got list" in reasons["id list"]
+    assert "nested too deeply" in reasons["nested 5000 deep"]
+    assert "outside 2006-01-01" in reasons["year 9999"] and "outside 2006-01-01" in reasons["year 1970"]
+    assert "likes: expected an integer" in reasons["likes Infinity"]
+    # The rejects keep each line as it stood in the file, so it can be fixed and imported again.
+    originals = dict(zip(BAD_LINES, (r["raw"] for r in rejects)))
+    assert originals["date 1e20"] == BAD_LINES["date 1e20"] and originals["id list"] == BAD_LINES["id list"]
+    ids, runs = stored(db_url)
+    assert ids == {"g1", "g2", "g3", "g4", "g5", "g6", "nul"}
+    assert runs == [("ok", None)]
+
+
+def test_reimporting_counts_already_stored_never_negative(workdir, capsys):
+    (workdir / "posts.jsonl").write_text(
+        "\n".join([good(1), good(2), BAD_LINES["id object"], BAD_LINES["id list"]]) + "\n", encoding="utf-8")
+    stance(capsys, "import", "posts.jsonl")
+    code, out, _ = stance(capsys, "import", "posts.jsonl")
+    assert code == 0
+    assert "posts.jsonl: 0 new, 2 already stored, 2 rejected" in out
+
+
+def test_a_csv_field_longer_than_csv_allows_rejects_that_row_only(workdir, capsys):
+    with open(workdir / "posts.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "created_at"])
+        writer.writerow(["1", "first", "2025-05-01"])
+        writer.writerow(["2", "x" * 200_000, "2025-05-01"])
+        writer.writerow(["3", "third", "2025-05-01"])
+        writer.writerow(["4", "fourth", "2025-05-01"])
+
+    code, out, err = stance(capsys, "import", "posts.csv")
+
+    assert code == 0, err
+    assert "posts.csv: 3 new, 0 already stored, 1 rejected" in out
+    assert "posts.csv:3: text: too long (200000 chars" in err
+
+
+def test_dates_outside_a_configured_window_are_rejected(workdir, capsys):
+    (workdir / "stance.toml").write_text('[ingest]\nearliest_post = "2025-01-01"\nfuture_days = 1\n')
+    rows = [{"id": "old", "text": "old", "created_at": "2024-12-31T23:00:00Z"},
+            {"id": "ok", "text": "ok", "created_at": "2025-01-01T00:00:00Z"},
+            {"id": "future", "text": "future", "created_at": "2999-01-01T00:00:00Z"}]
+    (workdir / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    code, out, err = stance(capsys, "import", "posts.jsonl")
+
+    assert code == 0, err
+    assert "1 new, 0 already stored, 2 rejected" in out
+    assert "posts.jsonl:1: created_at: 2024-12-31T23:00:00+00:00 is outside 2025-01-01" in err
+
+
+def test_a_row_the_database_refuses_costs_that_row_only(sessions):
+    """A value the checks let through but the database refuses: the page is stored row by row."""
+    from datetime import datetime, timezone
+
+    from classifiers.language import LanguageDetector
+    from monitor.collectors import Page
+    from monitor.ingest.pipeline import IngestContext, collect_query
+    from monitor.ingest.records import PostRecord
+
+    class Source:
+        name = "file"
+        filter_by_keywords = False
+
+        def queries(self):
+            return ["q"]
+
+        def fetch(self, query, cursor, window):
+            yield Page(items=["a", "b", "c"], cursor={"done": True})
+
+        def to_post(self, raw):
+            source_id = "x" * 600 if raw == "b" else raw  # posts.source_id holds at most 512 characters
+            return PostRecord("file", source_id, f"text {raw}", datetime(2025, 5, 1, tzinfo=timezone.utc))
+
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":  # SQLite does not enforce lengths; make it refuse the row instead
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN length(NEW.source_id) > 512 "
+                              "BEGIN SELECT RAISE(ABORT, 'too long'); END"))
+    context = IngestContext(topic="t", detector=LanguageDetector(("de", "en")), salt="s")
+
+    summary = collect_query(sessions, Source(), "q", context)
+
+    assert summary.status == "ok" and summary.new == 2 and summary.invalid == 1
+    assert [e.position for e in summary.errors] == ["page 1 item 2"]
+    assert "refused by the database" in summary.errors[0].reason and len(summary.errors[0].reason) <= 500
+    with sessions() as session:
+        assert session.scalar(select(func.count(Post.id))) == 2
+
+
+def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsys):
+    with open(workdir / "posts.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "created_at"])
+        writer.writerow(["1", "fine, with a comma", "2025-05-01"])
+        writer.writerow(["2", 'says "open weights", badly dated', "yesterday-ish"])
+    assert stance(capsys, "import", "posts.csv")[1].startswith("posts.csv: 1 new, 0 already stored, 1 rejected")
+    (reject,) = [json.loads(x) for x in (workdir / "posts.csv.rejects.jsonl").read_text().splitlines()]
+    assert reject["raw"] == '2,"says ""open weights"", badly dated",yesterday-ish'
+
+    fixed = reject["raw"].replace("yesterday-ish", "2025-05-02")
+    (workdir / "fixed.csv").write_text("id,text,created_at\n" + fixed + "\n", encoding="utf-8")
+    code, out, err = stance(capsys, "import", "fixed.csv")
+    assert code == 0, err
+    assert "fixed.csv: 1 new, 0 already stored, 0 rejected" in out
+
