@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from monitor.errors import MonitorError
 from storage import queries
 from storage import scheduling_queries as sq
-from storage.models import ASPECTS, Classification, CollectionRun, ModelVersion, Post
+from storage.deletion import deletion_log
+from storage.models import ASPECTS, Classification, CollectionRun, DeletionLog, ModelVersion, Post
 
 
 def status(session: Session, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
@@ -52,7 +53,14 @@ def status(session: Session, days: int = 14, now: datetime | None = None) -> dic
         "recent_errors": [_run(r) for r in failures],
         "jobs": jobs_status(session, now, days),
         "alerts": [sq.alert_dict(a) for a in sq.recent_alerts(session, 20)],
+        "deletions": [_deletion(entry) for entry in deletion_log(session, 10)],
     }
+
+
+def _deletion(entry: DeletionLog) -> dict[str, Any]:
+    return {"at": entry.at.isoformat(), "action": entry.action, "reason": entry.reason, "job": entry.job,
+            "source": entry.source, "requested": entry.requested, "deleted": entry.deleted,
+            "not_found": len(entry.not_found)}
 
 
 def jobs_status(session: Session, now: datetime, days: int = 14) -> list[dict[str, Any]]:

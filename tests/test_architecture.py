@@ -72,10 +72,15 @@ def test_layers_point_one_way_and_nothing_imports_in_a_cycle():
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    for name in graph:
-        if name not in index:
-            visit(name)
+    # Restored afterwards: a raised limit would let later tests parse JSON nested deeper than the importer expects.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for name in graph:
+            if name not in index:
+                visit(name)
+    finally:
+        sys.setrecursionlimit(limit)
     assert cycles == []
 
 

@@ -100,6 +100,11 @@ def test_purge_command_lists_ids_not_found_and_audits(workdir, capsys):
     assert "deleted 1 post" in out and "1 not stored: 2" in out
     with sessions() as session:
         assert [e.not_found for e in deletion_log(session)] == [["2"]]
+    code, out, _ = stance(capsys, "status", "--json")
+    (entry,) = json.loads(out)["deletions"]
+    assert (entry["action"], entry["deleted"], entry["requested"], entry["not_found"]) == ("purge", 1, 2, 1)
+    code, out, _ = stance(capsys, "status")
+    assert "deleted" in out and "1 of 2 x (purge: purge on request)" in out
     code, _, err = stance(capsys, "purge", "--author-did", "alice.bsky.social")
     assert code == 2 and "did:plc" in err
 
@@ -323,3 +328,23 @@ def test_migration_0005_removes_handles_from_posts_stored_before(db_url):
         ("x", "1800", "https://x.com/i/web/status/1800"),
     ]
     engine.dispose()
+
+
+def test_the_scheduled_compliance_job_runs_the_x_check(sessions, httpserver, monkeypatch):
+    from monitor.config import load_settings
+    from monitor.scheduling.config import JobSpec
+    from monitor.scheduling.runners import run_compliance
+    from monitor.scheduling.scheduler import JobContext
+
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-token")
+    with sessions.begin() as session:
+        add_post(session, "x", "21")
+        add_post(session, "x", "22")
+    FakeCompliance(httpserver, {"21": "suspended"}, polls_before_complete=0)
+    settings = load_settings(None, {"STANCE_X_BASE_URL": httpserver.url_for("/").rstrip("/")})
+    context = JobContext(settings, sessions, lambda: False, NOW)
+    result = run_compliance(context, JobSpec("compliance-x", "compliance", "0 3 * * *", (), "x"))
+    assert (result.status, result.data) == ("ok", {"checked": 2, "deleted": 1, "not_found": 0})
+    assert "1 suspended" in result.detail
+    with sessions() as session:
+        assert [(e.job, e.deleted) for e in deletion_log(session)] == [("compliance-x", 1)]

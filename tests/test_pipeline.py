@@ -203,3 +203,11 @@ def test_settings_read_keyword_filter_retention_and_privacy(tmp_path):
     assert settings.retention()["rss"] == 7 and settings.retention()["x"] == 30
     assert settings.aggregate_only == () and settings.mask_mentions
     assert load_settings(None, {}).aggregate_only == ("x",)
+
+
+def test_a_scheduled_collection_reports_what_the_keyword_filter_dropped():
+    from monitor.ingest.pipeline import RunSummary
+    from monitor.scheduling.runners import summarise_collection
+
+    result = summarise_collection("rss", [RunSummary("rss", "feed", fetched=5, new=3, skipped=2)])
+    assert result.data["skipped"] == 2 and "2 off-topic skipped" in result.detail

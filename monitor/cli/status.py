@@ -64,6 +64,9 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
                                (job["last_success_at"] or "never")[:19], "" if lag is None else f"{lag / 60:.0f} min",
                                failure[:70], str(len(job["collection_gaps"])))
         out.print(jobs_table)
+    for entry in summary.get("deletions", [])[:5]:
+        out.print(f"deleted {entry['at'][:19]}: {entry['deleted']} of {entry['requested']} {entry['source'] or ''} "
+                  f"({entry['action']}: {entry['reason']})", markup=False, highlight=False)
     _print_cluster(summary["cluster"])
     for alert in summary.get("alerts", [])[:10]:
         out.print(f"alert {alert['period_start'][:10]}: {alert['message']}", markup=False, highlight=False)

@@ -60,9 +60,12 @@ def summarise_collection(source: str | None, summaries: list[RunSummary]) -> Job
         "fetched": sum(s.fetched for s in summaries),
         "new": sum(s.new for s in summaries),
         "rejected": sum(s.rejected for s in summaries),
+        "skipped": sum(s.skipped for s in summaries),
         "failed_queries": len(failed),
     }
     detail = f"{data['fetched']} fetched, {data['new']} new, {data['rejected']} rejected"
+    if data["skipped"]:
+        detail += f", {data['skipped']} off-topic skipped by the keyword filter"
     error = "; ".join(f"{s.source} {s.query!r}: {s.error}" for s in failed) or None
     if any(s.status == "stopped" for s in summaries):
         status = "stopped"
