@@ -26,6 +26,8 @@ IRRELEVANT = ""
 SUMMED = ("posts", *(f"aspect_{a}" for a in ASPECTS), "safety_concern", "sentiment_n", "sentiment_sum",
           "sentiment_sq", "demo")
 _ONE_DAY = timedelta(days=1)
+#: Posts dated more than this many days ahead of today are left out of every count.
+FUTURE_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,11 @@ class Scope:
     def where(self) -> list:
         if self.model_version_id is None:
             return [false()]
-        conditions = [Classification.model_version_id == self.model_version_id]
+        # A post dated in the future is a typo or a placeholder (9999-12-31); stored before import checked
+        # dates, it would stretch every period series to that year (or past the last date Python knows).
+        ceiling = date.today() + timedelta(days=FUTURE_DAYS + 1)
+        conditions = [Classification.model_version_id == self.model_version_id,
+                      Post.created_at < start_of_day(ceiling)]
         if self.first_day is not None:
             conditions.append(Post.created_at >= start_of_day(self.first_day))
         if self.last_day is not None:

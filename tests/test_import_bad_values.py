@@ -138,3 +138,20 @@ def test_a_row_the_database_refuses_costs_that_row_only(sessions):
     assert "refused by the database" in summary.errors[0].reason and len(summary.errors[0].reason) <= 500
     with sessions() as session:
         assert session.scalar(select(func.count(Post.id))) == 2
+
+
+def test_a_post_dated_9999_already_stored_does_not_break_the_report(workdir, capsys):
+    rows = [{"id": str(n), "text": f"OpenAI should release open weights, part {n}",
+             "created_at": "2025-05-0{}T00:00:00Z".format(n)} for n in (1, 2)]
+    (workdir / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    assert stance(capsys, "classify")[0] == 0
+    engine = create_engine(f"sqlite:///{workdir / 'stance.db'}")
+    with engine.begin() as conn:  # stored by a version that did not check dates
+        conn.execute(text("UPDATE posts SET created_at = '9999-12-30 00:00:00.000000' WHERE source_id = '2'"))
+    engine.dispose()
+
+    code, out, err = stance(capsys, "report", "--format", "png", "--freq", "day")
+
+    assert code == 0, err
+    assert "-20250501-20250501-day-stance-shares.png" in out
