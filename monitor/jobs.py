@@ -19,7 +19,7 @@ from classifiers.language import LanguageDetector
 from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
-from monitor.errors import ImportFailed, ModelError, MonitorError
+from monitor.errors import ModelError, MonitorError
 from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.ingest.privacy import load_salt, salt_file_for
@@ -99,6 +99,8 @@ class ImportResult:
     path: Path
     summary: RunSummary
     rejects_path: Path | None = None
+    #: Why the file could not be read at all (missing, unreadable); the other files are imported anyway.
+    error: str | None = None
 
 
 def import_files(
@@ -114,7 +116,9 @@ def import_files(
         collector = FileCollector([str(path)], mapping)
         summary = collect_query(sessions, collector, str(path), context, on_page=on_page)
         if summary.status == "failed" and summary.fetched == 0 and not summary.errors:
-            raise ImportFailed(summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read")
+            error = summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read"
+            results.append(ImportResult(path, summary, error=error))
+            continue
         summary.errors.sort(key=_line_number)
         results.append(ImportResult(path, summary, write_rejects(path, summary.errors)))
     return results

@@ -155,3 +155,18 @@ def test_a_post_dated_9999_already_stored_does_not_break_the_report(workdir, cap
 
     assert code == 0, err
     assert "-20250501-20250501-day-stance-shares.png" in out
+
+
+def test_a_missing_file_among_several_is_reported_and_the_others_imported(workdir, capsys):
+    for name in ("a", "c"):
+        (workdir / f"{name}.jsonl").write_text(json.dumps(
+            {"id": name, "text": f"post {name}", "created_at": "2025-05-01T00:00:00Z"}), encoding="utf-8")
+
+    code, out, err = stance(capsys, "import", "a.jsonl", "b.jsonl", "c.jsonl")
+
+    assert code == 1
+    assert "a.jsonl: 1 new" in out and "c.jsonl: 1 new" in out
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: b.jsonl: cannot read") and "Traceback" not in err
+    ids, _ = stored(f"sqlite:///{workdir / 'stance.db'}")
+    assert ids == {"a", "c"}
