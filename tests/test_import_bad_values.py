@@ -170,3 +170,15 @@ def test_a_missing_file_among_several_is_reported_and_the_others_imported(workdi
     assert len(errors) == 1 and errors[0].startswith("error: b.jsonl: cannot read") and "Traceback" not in err
     ids, _ = stored(f"sqlite:///{workdir / 'stance.db'}")
     assert ids == {"a", "c"}
+
+
+def test_export_and_report_into_an_unwritable_place_are_one_line(workdir, capsys):
+    (workdir / "posts.jsonl").write_text(good(1), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    assert stance(capsys, "classify")[0] == 0
+    (workdir / "a-file").write_text("not a folder")
+
+    for args in (["export", "a-file/posts.csv"], ["report", "--out", "a-file/reports"]):
+        code, _, err = stance(capsys, *args)
+        assert code == 1, args
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "a-file" in err, err
