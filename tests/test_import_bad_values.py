@@ -182,3 +182,18 @@ def test_export_and_report_into_an_unwritable_place_are_one_line(workdir, capsys
         code, _, err = stance(capsys, *args)
         assert code == 1, args
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "a-file" in err, err
+
+
+def test_an_id_stored_with_another_text_is_a_warning(workdir, capsys):
+    (workdir / "first.jsonl").write_text(good(1) + "\n" + good(2), encoding="utf-8")
+    (workdir / "second.jsonl").write_text(
+        good(1) + "\n" + json.dumps({"id": "g2", "text": "another text", "created_at": "2025-05-01"}),
+        encoding="utf-8")
+    stance(capsys, "import", "first.jsonl")
+
+    code, out, err = stance(capsys, "import", "second.jsonl")
+
+    assert code == 0
+    assert "second.jsonl: 0 new, 2 already stored, 0 rejected" in out
+    assert "warning: second.jsonl:2: id g2 is stored with a different text" in err
+    assert "second.jsonl:1" not in err

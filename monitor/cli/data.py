@@ -85,6 +85,10 @@ def import_(
             console.print(f"  ... and {len(s.errors) - 20} more", markup=False)
         if result.rejects_path:
             console.print(f"  rejected rows written to {result.rejects_path}", markup=False)
+        for warning in s.changed[:20]:
+            console.print(f"  warning: {warning.position}: {warning.reason}", markup=False, highlight=False)
+        if len(s.changed) > 20:
+            console.print(f"  ... and {len(s.changed) - 20} more ids stored with a different text", markup=False)
     if unreadable:  # after importing the files that could be read
         raise MonitorError("; ".join(unreadable))
     if readable <= 0:
