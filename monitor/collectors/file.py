@@ -125,13 +125,15 @@ def _jsonl_rows(path: Path, lines: Iterable[bytes], detect_x: bool = True) -> It
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield position, ItemError(position, f"malformed JSON: {exc.msg} (column {exc.colno})", _clip(text))
+            reason = f"malformed JSON: {exc.msg} (column {exc.colno})"
+            yield position, ItemError(position, reason, _clip(text))
             continue
         except RecursionError:
             yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
             continue
         if not isinstance(obj, dict):
-            yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", _clip(text))
+            reason = f"expected a JSON object, got {type(obj).__name__}"
+            yield position, ItemError(position, reason, _clip(text))
             continue
         yield from _expand(position, obj, detect_x)
 
