@@ -24,7 +24,7 @@ from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
-from storage.engine import open_database, read_only_session_factory
+from storage.engine import open_database, open_sqlite_read_only, read_only_session_factory
 from storage.models import ModelVersion
 
 BUILTIN_PREFIX = "builtin:"
@@ -46,7 +46,13 @@ def open_store(settings: Settings, read_only: bool = False, must_exist: bool = F
     except MonitorError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
-        raise MonitorError(f"database {safe_url(settings.database_url)}: {type(exc).__name__}: {exc}") from exc
+        if read_only:  # a SQLite file we may not write (read-only file, folder or medium) can still be read
+            try:
+                return open_sqlite_read_only(settings.database_url)[1]
+            except Exception:  # noqa: BLE001 - report the first problem
+                pass
+        raise MonitorError(f"database {safe_url(settings.database_url)}: {type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:300]}") from exc
     return sessions
 
 

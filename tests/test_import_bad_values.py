@@ -197,3 +197,39 @@ def test_an_id_stored_with_another_text_is_a_warning(workdir, capsys):
     assert "second.jsonl: 0 new, 2 already stored, 0 rejected" in out
     assert "warning: second.jsonl:2: id g2 is stored with a different text" in err
     assert "second.jsonl:1" not in err
+
+
+def test_status_reads_a_database_that_cannot_be_written(workdir, capsys):
+    import os
+    import shutil
+    import subprocess
+
+    (workdir / "posts.jsonl").write_text(good(1), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    import sqlite3
+
+    with sqlite3.connect(workdir / "stance.db") as connection:  # a database at rest: its WAL checkpointed
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    folder = workdir / "readonly"
+    folder.mkdir()
+    shutil.copy(workdir / "stance.db", folder / "stance.db")
+    os.chdir(folder)
+    if os.geteuid() == 0:  # root writes through file modes; the immutable flag stops it too
+        chattr = ["chattr", "+i", str(folder / "stance.db"), str(folder)]
+        if shutil.which("chattr") is None or subprocess.run(chattr, capture_output=True).returncode:
+            import pytest
+
+            pytest.skip("cannot make a file read-only for root here (no chattr +i)")
+    else:
+        os.chmod(folder / "stance.db", 0o444)
+        os.chmod(folder, 0o555)
+    try:
+        code, out, err = stance(capsys, "status", "--json")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder / "stance.db"), str(folder)], check=True)
+        else:
+            os.chmod(folder, 0o755)
+
+    assert code == 0, err
+    assert json.loads(out)["by_source"] == {"file": 1}
