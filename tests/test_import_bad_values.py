@@ -24,6 +24,8 @@ BAD_LINES = {
     "year 9999": '{"id": "b5", "text": "x", "created_at": "9999-12-31T00:00:00Z"}',
     "year 1970": '{"id": "b6", "text": "x", "created_at": "1970-01-01T00:00:00Z"}',
     "likes Infinity": '{"id": "b7", "text": "x", "created_at": "2025-05-01", "likes": Infinity}',
+    "nested 150 deep": '{"id": "b8", "text": "x", "created_at": "2025-05-01", "n": '
+                       + "[" * 150 + "]" * 150 + "}",
 }
 
 
@@ -47,14 +49,14 @@ def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkey
     code, out, err = stance(capsys, "import", "posts.jsonl")
 
     assert code == 0, err
-    assert "posts.jsonl: 7 new, 0 already stored, 8 rejected" in out
+    assert "posts.jsonl: 7 new, 0 already stored, 9 rejected" in out
     rejects = [json.loads(line) for line in (workdir / "posts.jsonl.rejects.jsonl").read_text().splitlines()]
-    assert [r["position"] for r in rejects] == [f"posts.jsonl:{n}" for n in range(4, 12)]
+    assert [r["position"] for r in rejects] == [f"posts.jsonl:{n}" for n in range(4, 13)]
     reasons = dict(zip(BAD_LINES, (r["error"] for r in rejects)))
     assert "out of range" in reasons["date 1e20"] and "out of range" in reasons["date Infinity"]
     assert "expected a string or an integer, got dict" in reasons["id object"]
     assert "got list" in reasons["id list"]
-    assert "nested too deeply" in reasons["nested 5000 deep"]
+    assert "nested over 100 deep" in reasons["nested 5000 deep"] and "over 100" in reasons["nested 150 deep"]
     assert "outside 2006-01-01" in reasons["year 9999"] and "outside 2006-01-01" in reasons["year 1970"]
     assert "likes: expected an integer" in reasons["likes Infinity"]
     ids, runs = stored(db_url)

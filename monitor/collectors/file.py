@@ -32,6 +32,8 @@ MAX_ID_CHARS = 256
 MAX_URL_CHARS = 2048
 #: The longest CSV field read at all; longer texts than MAX_TEXT_CHARS are still rejected, row by row.
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
+#: Deeper JSON is rejected: pseudonymising and cleaning the payload walk it recursively.
+MAX_NESTING = 100
 #: How much of a rejected line is kept in the rejects file.
 MAX_REJECT_CHARS = 10_000
 _METRICS = ("likes", "reposts", "replies", "quotes")
@@ -123,13 +125,16 @@ def _jsonl_rows(path: Path, lines: Iterable[bytes], detect_x: bool = True) -> It
             )
             continue
         try:
-            obj = json.loads(text)
+            obj, too_deep = json.loads(text), False
         except json.JSONDecodeError as exc:
             reason = f"malformed JSON: {exc.msg} (column {exc.colno})"
             yield position, ItemError(position, reason, _clip(text))
             continue
-        except RecursionError:
-            yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
+        except RecursionError:  # deeper than the parser goes
+            obj, too_deep = None, True
+        if too_deep or _nested_deeper_than(obj, MAX_NESTING):
+            reason = f"malformed JSON: nested over {MAX_NESTING} deep"
+            yield position, ItemError(position, reason, _clip(text))
             continue
         if not isinstance(obj, dict):
             reason = f"expected a JSON object, got {type(obj).__name__}"
@@ -193,6 +198,18 @@ def _header_problem(header: list[str], mapping: ColumnMap) -> str:
     if preset:
         return f"{problem}; this looks like a {preset} export: use --preset {preset}"
     return f"{problem}; say which column holds the text with --map text=COLUMN"
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when ``value`` nests objects or lists more than ``limit`` deep (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _clip(text: str) -> str:
