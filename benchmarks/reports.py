@@ -107,8 +107,8 @@ def _texts(rng: np.random.Generator, lang: np.ndarray, stance: np.ndarray) -> li
     lengths = rng.integers(6, 18, len(lang))
     picks = rng.random((len(lang), 18))
     texts = []
-    for i, (l, s) in enumerate(zip(lang.tolist(), stance.tolist())):
-        own, shared = pools[(l, s)], common[l]
+    for i, (language, s) in enumerate(zip(lang.tolist(), stance.tolist())):
+        own, shared = pools[(language, s)], common[language]
         words = [own[int(x * len(own))] if x < 0.45 else shared[int(x * 997) % len(shared)]
                  for x in picks[i, : lengths[i]]]
         tag = HASHTAGS[s].split()[int(picks[i, 17] * 10) % len(HASHTAGS[s].split())]
@@ -134,20 +134,6 @@ def populate(url: str, n: int, schema: str | None = None) -> None:
             "INSERT INTO collection_runs (source, query, started_at, pages, fetched, new, rejected, counted, status) "
             "VALUES (:s, 'openai open weights', :t, 10, :f, :f, 0, :c, 'ok')"),
             [{"s": s, "t": now, "f": n // len(SOURCES), "c": (n // len(SOURCES)) * 11 // 10} for s in SOURCES])
-    posts = [
-        (i + 1, columns["source"][i], str(i + 1), TOPIC.name, columns["text"][i], columns["lang"][i], 0.99,
-         stamps[i], f"pseudonym-{i % 5000:04d}", f"https://demo.stance-monitor.invalid/{i + 1}", "{}",
-         f"{i:040x}", stamps[i])
-        for i in range(n)
-    ]
-    classifications = [
-        (i + 1, i + 1, 2, columns["relevant"][i], 0.9, columns["stance"][i], columns["p"]["pro_open"][i],
-         columns["p"]["pro_closed"][i], columns["p"]["neutral"][i], columns["safety"][i],
-         columns["competition"][i], columns["governance"][i], columns["local_ai"][i], columns["concern"][i],
-         "positive" if columns["polarity"][i] > 0.05 else "negative" if columns["polarity"][i] < -0.05 else "neutral",
-         columns["polarity"][i], "bench", stamps[i])
-        for i in range(n)
-    ]
     post_columns = ("id, source, source_id, topic, text, lang, lang_confidence, created_at, author, url, metrics, "
                     "content_hash, collected_at")
     classification_columns = ("id, post_id, model_version_id, relevant, relevance_score, stance, p_pro_open, "
@@ -156,18 +142,37 @@ def populate(url: str, n: int, schema: str | None = None) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        if postgres:
-            with cursor.copy(f"COPY posts ({post_columns}) FROM STDIN") as copy:
-                for row in posts:
-                    copy.write_row(row)
-            with cursor.copy(f"COPY classifications ({classification_columns}) FROM STDIN") as copy:
-                for row in classifications:
-                    copy.write_row(row)
-        else:
+        if not postgres:
             cursor.execute("BEGIN")
-            cursor.executemany(f"INSERT INTO posts ({post_columns}) VALUES ({', '.join('?' * 13)})", posts)
-            cursor.executemany(f"INSERT INTO classifications ({classification_columns}) "
-                               f"VALUES ({', '.join('?' * 18)})", classifications)
+        # A million rows at a time, so that ten million posts fit in memory.
+        for start in range(0, n, 1_000_000):
+            chunk = range(start, min(n, start + 1_000_000))
+            posts = [
+                (i + 1, columns["source"][i], str(i + 1), TOPIC.name, columns["text"][i], columns["lang"][i], 0.99,
+                 stamps[i], f"pseudonym-{i % 5000:04d}", f"https://demo.stance-monitor.invalid/{i + 1}", "{}",
+                 f"{i:040x}", stamps[i])
+                for i in chunk
+            ]
+            classifications = [
+                (i + 1, i + 1, 2, columns["relevant"][i], 0.9, columns["stance"][i], columns["p"]["pro_open"][i],
+                 columns["p"]["pro_closed"][i], columns["p"]["neutral"][i], columns["safety"][i],
+                 columns["competition"][i], columns["governance"][i], columns["local_ai"][i], columns["concern"][i],
+                 "positive" if columns["polarity"][i] > 0.05 else "negative" if columns["polarity"][i] < -0.05
+                 else "neutral",
+                 columns["polarity"][i], "bench", stamps[i])
+                for i in chunk
+            ]
+            if postgres:
+                with cursor.copy(f"COPY posts ({post_columns}) FROM STDIN") as copy:
+                    for row in posts:
+                        copy.write_row(row)
+                with cursor.copy(f"COPY classifications ({classification_columns}) FROM STDIN") as copy:
+                    for row in classifications:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(f"INSERT INTO posts ({post_columns}) VALUES ({', '.join('?' * 13)})", posts)
+                cursor.executemany(f"INSERT INTO classifications ({classification_columns}) "
+                                   f"VALUES ({', '.join('?' * 18)})", classifications)
         raw.commit()
     finally:
         raw.close()

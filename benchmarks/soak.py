@@ -8,8 +8,14 @@ killed with SIGKILL mid-run.
 Faults: timeouts, 429 with a short Retry-After, 429 with a reset too far away (the run gives up and the next
 run resumes), 429 without headers, 5xx, malformed (truncated JSON) pages, the database locked by another
 writer for 1.5 s, and a process killed with SIGKILL mid-collection (its lease lapses and is taken over).
+Compliance: every 10 cycles the platform deletes a few posts it already served (and stops serving them), and a
+compliance run (``monitor.compliance.purge_ids``, the path ``stance purge`` and the platform checks use) deletes
+them while the schedulers collect; at the end one expiry run deletes everything older than the first day.
 A fault counts as recovered when every post the faulty response would have carried ends up stored (for the
-database lock: the run that waited for it finished ok). Posts lost must be 0 and duplicates 0.
+database lock: the run that waited for it finished ok). Among the posts that should exist (published, not
+deleted on the platform, not expired) lost must be 0 and duplicated 0; duplicates are counted by content
+(the same text stored twice) and by source id, not through the unique constraint; deleted and expired posts
+still stored after the last compliance run must be 0 and expiry must delete nothing newer than its cutoff.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from sqlalchemy import func, select  # noqa: E402
 from classifiers.language import LanguageDetector  # noqa: E402
 from monitor.collectors.hackernews import HackerNewsCollector  # noqa: E402
 from monitor.collectors.http import RetryPolicy  # noqa: E402
+from monitor.compliance import expire, purge_ids  # noqa: E402
 from monitor.scheduling.runners import collect_runner  # noqa: E402
 from monitor.ingest.pipeline import IngestContext  # noqa: E402
 from monitor.scheduling.config import JobSpec, ScheduleSettings  # noqa: E402
@@ -89,11 +96,13 @@ class Platform:
         self.deliveries = 0
         self.faults: list[tuple[str, list[str]]] = []  # kind, ids the response would have carried
         self.served_log: list[list[str]] = []
+        #: Posts deleted on the platform: no longer served, to be deleted from the database by compliance runs.
+        self.deleted: set[str] = set()
 
     def page(self, lower: int | None, upper: int, page: int) -> tuple[list[dict], int, int]:
         first = 0 if lower is None else max(0, math.ceil((lower - START.timestamp()) / POST_EVERY))
         last = int((upper - START.timestamp()) // POST_EVERY)
-        ids = list(range(last, first - 1, -1))  # newest first
+        ids = [k for k in range(last, first - 1, -1) if str(k) not in self.deleted]  # newest first
         chosen = ids[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
         hits = [{"objectID": str(k), "title": f"Release the weights, part {k}", "author": f"user{k % 50}",
                  "created_at_i": int(START.timestamp()) + k * POST_EVERY, "points": k % 7} for k in chosen]
@@ -261,6 +270,13 @@ def soak(cycles: int, seed: int) -> int:
     def one_pass(runtime, now, results):
         results.extend(run_due(runtime, now))
 
+    compliance_runs, rng = 0, random.Random(seed)
+    compliance_sessions = open_database(db_url)[1]
+
+    def compliance_pass() -> None:
+        purge_ids(compliance_sessions, "hackernews", sorted(platform.deleted), reason="soak: deleted on the platform",
+                  job="soak-compliance")
+
     for cycle in range(cycles + 24):  # the last 24 cycles (2 simulated hours) run without faults: the drain
         if cycle == cycles:
             platform.faults_on = False
@@ -277,6 +293,13 @@ def soak(cycles: int, seed: int) -> int:
             lock_faults += 1
         now, results = clock.now(), []
         threads = [threading.Thread(target=one_pass, args=(rt, now, results)) for _, rt in schedulers]
+        if cycle % 10 == 5 and platform.faults_on:
+            with compliance_sessions() as session:
+                stored_now = sorted(session.scalars(select(Post.source_id)))
+            with platform.lock:
+                platform.deleted.update(rng.sample(stored_now, min(3, len(stored_now))))
+            threads.append(threading.Thread(target=compliance_pass))
+            compliance_runs += 1
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -290,18 +313,37 @@ def soak(cycles: int, seed: int) -> int:
 
     engine, sessions = open_database(db_url)
     with sessions() as session:
+        restored = set(session.scalars(select(Post.source_id))) & platform.deleted
+    compliance_pass()  # the next scheduled compliance run: deletes what a page in flight stored again
+    with sessions() as session:
+        before_expiry = {row.source_id: row.created_at for row in session.execute(
+            select(Post.source_id, Post.created_at))}
+    # A one-day retention, run as if a day after the middle of the simulated period: the older half goes.
+    middle = START + (clock.now() - START) / 2
+    expired = expire(sessions, {"hackernews": 1}, middle + timedelta(days=1), job="soak-expire")
+    expiry_cutoff = expired.cutoffs["hackernews"]
+    with sessions() as session:
         stored = {row for row in session.scalars(select(Post.source_id))}
         rows = session.scalar(select(func.count(Post.id)))
+        by_content = rows - (session.scalar(select(func.count(func.distinct(Post.content_hash)))) or 0)
+        by_source_id = rows - (session.scalar(select(func.count(func.distinct(Post.source_id)))) or 0)
         runs = Counter(session.scalars(select(CollectionRun.status)))
         job = sq.job_state(session, JOB.name)
+    newer_expired = [i for i, at in before_expiry.items() if i not in stored and i not in platform.deleted
+                     and sq.as_utc(at) >= expiry_cutoff]
+    old_kept = [i for i in stored if sq.as_utc(before_expiry[i]) < expiry_cutoff]
     for _, runtime in schedulers:
         runtime.sessions.kw["bind"].dispose()
     # Everything posted up to the start of the last (fault-free, ok) run must be stored.
     assert job.last_status == "ok", job.last_status
     horizon = int(sq.as_utc(job.last_started_at).timestamp())
     published = {str(k) for k in range(0, int((horizon - START.timestamp()) // POST_EVERY) + 1)}
-    lost = published - stored
-    recovered = Counter(kind for kind, ids in platform.faults if set(ids) <= stored)
+    first_kept = math.ceil((expiry_cutoff.timestamp() - START.timestamp()) / POST_EVERY)
+    should_exist = {k for k in published if int(k) >= first_kept} - platform.deleted
+    lost = should_exist - stored
+    deleted_kept = stored & platform.deleted
+    # Faults and the kill count as recovered when their posts were stored (as they were before the expiry run).
+    recovered = Counter(kind for kind, ids in platform.faults if set(ids) - platform.deleted <= set(before_expiry))
     injected = Counter(kind for kind, _ in platform.faults)
     elapsed = time.monotonic() - started
 
@@ -312,19 +354,27 @@ def soak(cycles: int, seed: int) -> int:
     print(f"posts published up to the last run: {len(published)}")
     print(f"posts served: {len(platform.served)} (deliveries incl. repeats: {platform.deliveries})")
     print(f"posts stored: {len(stored)}")
+    print(f"posts that should exist (published, not deleted on the platform, not expired): {len(should_exist)}")
     print(f"posts lost: {len(lost)}")
-    print(f"duplicates: {rows - len(stored)}")
+    print(f"duplicated: {by_content} by content, {by_source_id} by source id")
+    print(f"compliance: {len(platform.deleted)} posts deleted on the platform in {compliance_runs} rounds, each "
+          f"purged while collecting; {len(restored)} stored again by a page in flight and removed by the next "
+          f"compliance run; still stored after it: {len(deleted_kept)}")
+    print(f"expiry: {expired.total} posts older than {expiry_cutoff:%Y-%m-%d %H:%M} deleted; older still "
+          f"stored: {len(old_kept)}; newer deleted: {len(newer_expired)}")
     print(f"scheduler outcomes: {dict(sorted(outcomes.items()))}; concurrent runs of one source: max {watch['peak']}")
     print(f"collection runs: {dict(sorted(runs.items()))} (abandoned/running = the killed process's run)")
     print(f"{'fault':<22}{'injected':>9}{'recovered':>11}")
     for kind in FAULTS:
         print(f"{kind:<22}{injected[kind]:>9}{recovered[kind]:>11}")
     print(f"{'database locked 1.5 s':<22}{lock_faults:>9}{recovered_locks:>11}")
-    print(f"{'SIGKILL mid-run':<22}{1:>9}{int(bool(killed_ids) and set(killed_ids) <= stored):>11}"
+    killed_recovered = int(bool(killed_ids) and set(killed_ids) - platform.deleted <= set(before_expiry))
+    print(f"{'SIGKILL mid-run':<22}{1:>9}{killed_recovered:>11}"
           f"   ({len(killed_ids)} posts were served to the killed process)")
     print(f"log: {directory / 'soak.log'}")
     engine.dispose()
-    ok = not lost and rows == len(stored) and watch["peak"] <= 1
+    ok = (not lost and not by_content and not by_source_id and not deleted_kept and not old_kept
+          and not newer_expired and watch["peak"] <= 1)
     return 0 if ok else 1
 
 

@@ -101,7 +101,10 @@ def evaluation_hash(examples) -> str:
     return digest.hexdigest()[:16]
 
 
-def git_commit(directory: Path = Path(__file__).resolve().parent) -> str | None:
+_HERE = Path(__file__).resolve().parent
+
+
+def git_commit(directory: Path = _HERE) -> str | None:
     try:
         result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
                                 timeout=5, check=False)

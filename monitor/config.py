@@ -17,7 +17,7 @@ from monitor.errors import ConfigError
 # The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
 from reports.request import FREQ_CHOICES, FREQUENCIES, Event, Topic
 
-__all__ = ["FREQUENCIES", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
+__all__ = ["FREQUENCIES", "ClusterSettings", "Event", "Settings", "SourceSettings", "Topic", "load_settings"]
 
 DEFAULT_PATH = Path("stance.toml")
 SOURCE_NAMES = ("x", "mastodon", "bluesky", "reddit", "hackernews", "rss", "file")
@@ -30,6 +30,10 @@ class SourceSettings:
     base_url: str | None = None
     query: str | None = None
     max_posts_per_run: int | None = None
+    #: ``keyword_filter``: drop posts mentioning none of the topic's keywords; None keeps the collector's default.
+    keyword_filter: bool | None = None
+    #: ``retention_days``: posts older than this are deleted by ``stance expire``; None uses ``[retention] days``.
+    retention_days: int | None = None
     #: Seconds to wait for a connection and for data (every request); a run ends, failed, after
     #: ``max_run_seconds``.
     connect_timeout: float = 10.0
@@ -49,6 +53,21 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """``[cluster]``: the Celery broker. Without ``broker_url`` every job runs in the calling process."""
+
+    #: redis://host:6379/0 or amqp://user:password@host:5672//; STANCE_BROKER_URL overrides it.
+    broker_url: str | None = None
+    #: Queue names are ``<prefix>.collect``, ``<prefix>.classify``, ``<prefix>.rescore``, ``<prefix>.report``,
+    #: so several projects (or test runs) can share one broker.
+    queue_prefix: str = "stance"
+    #: Seconds before Redis hands an unacknowledged task to another worker: above the longest task.
+    visibility_timeout: int = 3600
+    #: Post ids per embed-and-classify or re-score task.
+    batch_size: int = 500
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     database_url: str
@@ -61,14 +80,30 @@ class Settings:
     datasets_dir: Path = Path("../shared/datasets")
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
+    #: Sources whose posts are stored without any author (not even a pseudonym): reports stay aggregate.
+    aggregate_only: tuple[str, ...] = ("x",)
+    #: Replace @mentions in stored text with ``@user``.
+    mask_mentions: bool = False
+    #: ``[retention] days``: default age after which ``stance expire`` deletes posts (None: keep forever).
+    retention_days: int | None = None
     #: Posts dated before this day, or more than ``future_days`` ahead of now, are rejected at import.
     earliest_post: date = date(2006, 1, 1)
     future_days: int = 2
     schedule: Mapping[str, Any] = field(default_factory=dict)
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    cluster: ClusterSettings = field(default_factory=lambda: ClusterSettings())
 
     def enabled_sources(self) -> list[SourceSettings]:
         return [s for s in self.sources.values() if s.enabled]
+
+    def keyword_filters(self) -> dict[str, bool]:
+        """Source name -> keyword filter on or off, for the sources whose configuration says so."""
+        return {s.name: s.keyword_filter for s in self.sources.values() if s.keyword_filter is not None}
+
+    def retention(self) -> dict[str, int]:
+        """Source name -> days posts are kept, for every source with a retention period."""
+        days = {name: s.retention_days or self.retention_days for name, s in self.sources.items()}
+        return {name: d for name, d in days.items() if d}
 
 
 def default_config_text() -> str:
@@ -178,10 +213,24 @@ def _build(data: dict[str, Any], file: str, path: Path | None, environ: Mapping[
         datasets_dir=Path(models.get("datasets_dir", str, "../shared/datasets", "a directory path")),
         pseudonymise_authors=privacy.get("pseudonymise_authors", bool, True, "true or false"),
         pseudonymise_raw=privacy.get("pseudonymise_raw", bool, True, "true or false"),
+        aggregate_only=privacy.str_list("aggregate_only", ("x",)),
+        mask_mentions=privacy.get("mask_mentions", bool, False, "true or false"),
+        retention_days=_Reader(data.get("retention", {}), "retention", file).positive_int("days", None),
         earliest_post=_day(ingest, "earliest_post", date(2006, 1, 1)),
         future_days=ingest.positive_int("future_days", 2) or 2,
         schedule=_Reader(data.get("schedule", {}), "schedule", file).data,
         alerts=_Reader(data.get("alerts", {}), "alerts", file).data,
+        cluster=_cluster(_Reader(data.get("cluster", {}), "cluster", file), environ),
+    )
+
+
+def _cluster(reader: _Reader, environ: Mapping[str, str]) -> ClusterSettings:
+    broker = environ.get("STANCE_BROKER_URL") or reader.get("broker_url", str, None, "a broker URL string")
+    return ClusterSettings(
+        broker_url=broker or None,
+        queue_prefix=reader.get("queue_prefix", str, "stance", "a string"),
+        visibility_timeout=reader.positive_int("visibility_timeout", 3600) or 3600,
+        batch_size=reader.positive_int("batch_size", 500) or 500,
     )
 
 
@@ -222,8 +271,8 @@ def _seconds(reader: _Reader, key: str, default: float) -> float:
 
 
 def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSettings:
-    known = {"enabled", "base_url", "query", "max_posts_per_run", "connect_timeout", "read_timeout",
-             "max_run_seconds"}
+    known = {"enabled", "base_url", "query", "max_posts_per_run", "keyword_filter", "retention_days",
+             "connect_timeout", "read_timeout", "max_run_seconds"}
     base_url = environ.get(f"STANCE_{name.upper()}_BASE_URL") or reader.get(
         "base_url", str, None, "a URL string"
     )
@@ -233,6 +282,8 @@ def _source(name: str, reader: _Reader, environ: Mapping[str, str]) -> SourceSet
         base_url=base_url,
         query=reader.get("query", str, None, "a string"),
         max_posts_per_run=reader.positive_int("max_posts_per_run", None),
+        keyword_filter=reader.get("keyword_filter", bool, None, "true or false"),
+        retention_days=reader.positive_int("retention_days", None),
         connect_timeout=_seconds(reader, "connect_timeout", 10.0),
         read_timeout=_seconds(reader, "read_timeout", 30.0),
         max_run_seconds=_seconds(reader, "max_run_seconds", 1800.0),

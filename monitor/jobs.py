@@ -92,6 +92,9 @@ def ingest_context(settings: Settings) -> IngestContext:
         pseudonymise_authors=settings.pseudonymise_authors,
         pseudonymise_raw=settings.pseudonymise_raw,
         keywords=settings.topic.keywords,
+        keyword_filters=settings.keyword_filters(),
+        aggregate_only=settings.aggregate_only,
+        mask_mentions=settings.mask_mentions,
         earliest=datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc),
         future=timedelta(days=settings.future_days),
     )
@@ -170,19 +173,48 @@ def build_collectors(settings: Settings, source: str | None = None, environ=None
 
 
 def dry_run(settings: Settings, source: str | None, window: FetchWindow = FetchWindow()) -> list[str]:
-    """What collecting from X would read, from the counts endpoint, without reading any post."""
+    """What collecting would do, storing nothing and moving no cursor: one line per source and query.
+
+    X is asked through its counts endpoint, which costs no post reads (X bills every post read). The other
+    sources read their first page from where the stored cursor stands and say how many of its posts are new,
+    already stored, invalid or dropped by the keyword filter."""
     import math
 
-    if source not in (None, "x"):
-        raise MonitorError("--dry-run counts posts with X's counts endpoint; use it with --source x")
-    (collector,) = build_collectors(settings, "x")
-    budget = min(b for b in (window.limit, settings.sources["x"].max_posts_per_run, 10**12) if b)
+    from monitor.ingest.normalise import matches_keywords
+    from storage.deletion import stored_among
+
+    sessions = open_store(settings)
+    context = ingest_context(settings)
     lines = []
-    for query in collector.queries():
-        counted = collector.count(query, window)
-        reads = min(counted, budget)
-        lines.append(f"x {query}: {counted} posts match; a run would read {reads} posts "
-                     f"in {math.ceil(reads / 100)} requests (budget {budget if budget < 10**12 else 'none'})")
+    for collector in build_collectors(settings, source):
+        for query in collector.queries():
+            if collector.name == "x":
+                budget = min(b for b in (window.limit, settings.sources["x"].max_posts_per_run, 10**12) if b)
+                counted = collector.count(query, window)  # type: ignore[attr-defined]
+                reads = min(counted, budget)
+                lines.append(f"x {query}: {counted} posts match; a run would read {reads} posts "
+                             f"in {math.ceil(reads / 100)} requests (budget {budget if budget < 10**12 else 'none'})")
+                continue
+            with sessions() as session:
+                cursor = queries.get_cursor(session, collector.name, query)
+            page = next(iter(collector.fetch(query, cursor, window)), None)
+            if page is None:
+                lines.append(f"{collector.name} {query}: nothing new to read")
+                continue
+            records, invalid = [], 0
+            for raw in page.items:
+                try:
+                    records.append(collector.to_post(raw))
+                except Exception:  # noqa: BLE001 - counted, as a real run would reject it
+                    invalid += 1
+            kept = [r for r in records if not context.filters_keywords(collector)
+                    or matches_keywords(r.text, context.keywords)]
+            with sessions() as session:
+                stored = set(stored_among(session, collector.name, [r.source_id for r in kept]))
+            new = sum(r.source_id not in stored for r in kept)
+            lines.append(f"{collector.name} {query}: the first page holds {len(page.items)} posts: {new} new, "
+                         f"{len(kept) - new} already stored, {len(records) - len(kept)} dropped by the keyword "
+                         f"filter, {invalid} invalid (nothing stored)")
     return lines
 
 

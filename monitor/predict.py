@@ -78,7 +78,7 @@ def input_rows(source: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str,
     for position, item in items:
         if isinstance(item, ItemError):
             raise MonitorError(f"{item.position}: {item.reason}")
-        kind, payload, users = item
+        kind, payload, users, _ = item
         if kind == "simple":
             yield position, payload
             continue

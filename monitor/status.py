@@ -100,6 +100,7 @@ def _run(run: CollectionRun) -> dict[str, Any]:
         "fetched": run.fetched,
         "new": run.new,
         "rejected": run.rejected,
+        "skipped": run.skipped,
         "counted": run.counted,
         "error": run.error,
     }

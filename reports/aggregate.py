@@ -1,6 +1,11 @@
-"""The report's numbers, counted by the database in one GROUP BY pass.
+"""The report's numbers, read from the rollup table the database keeps (``storage.models.Rollup``).
 
-The query groups by (UTC day, language, source, stance of relevant posts or "" for irrelevant ones) and sums
+``count_cube`` reads ``rollups``: one row per (model version, day, source, language, label), kept equal to a
+scan of the classifications by triggers, so a report costs the same on a million posts as on ten million.
+``scan_cube`` counts the same cube from the posts themselves (the GROUP BY the rollup replaces); tests and
+``stance status --check`` compare the two.
+
+The scan groups by (UTC day, language, source, stance of relevant posts or "" for irrelevant ones) and sums
 the boolean and sentiment columns. Grouping by stance instead of summing a CASE per stance keeps the
 per-row work small, which matters on SQLite (it sorts every row for a GROUP BY). The result has a few
 thousand rows at most; rolling it up to weeks, months, languages, sources or the previous period is then
@@ -17,7 +22,7 @@ from sqlalchemy import Date, case, cast, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from reports.periods import as_date, bucket_start, start_of_day
-from storage.models import ASPECTS, STANCES, Classification, Post
+from storage.models import ASPECTS, STANCES, Classification, Post, Rollup
 
 DEMO_URL_PREFIX = "https://demo.stance-monitor.invalid/"
 IRRELEVANT = ""
@@ -28,6 +33,13 @@ SUMMED = ("posts", *(f"aspect_{a}" for a in ASPECTS), "safety_concern", "sentime
 _ONE_DAY = timedelta(days=1)
 #: Posts dated more than this many days ahead of today are left out of every count.
 FUTURE_DAYS = 2
+
+
+def _ceiling() -> date:
+    """The first day left out. A post dated in the future is a typo or a placeholder (9999-12-31); stored
+    before import checked dates, it would stretch every period series to that year (or past the last date
+    Python knows)."""
+    return date.today() + timedelta(days=FUTURE_DAYS + 1)
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,8 @@ class Scope:
     def where(self) -> list:
         if self.model_version_id is None:
             return [false()]
-        # A post dated in the future is a typo or a placeholder (9999-12-31); stored before import checked
-        # dates, it would stretch every period series to that year (or past the last date Python knows).
-        ceiling = date.today() + timedelta(days=FUTURE_DAYS + 1)
         conditions = [Classification.model_version_id == self.model_version_id,
-                      Post.created_at < start_of_day(ceiling)]
+                      Post.created_at < start_of_day(_ceiling())]
         if self.first_day is not None:
             conditions.append(Post.created_at >= start_of_day(self.first_day))
         if self.last_day is not None:
@@ -57,6 +66,22 @@ class Scope:
             conditions.append(func.coalesce(Post.lang, "und").in_(self.langs))
         if self.sources:
             conditions.append(Post.source.in_(self.sources))
+        return conditions
+
+    def rollup_where(self) -> list:
+        """The same scope on the rollup table (every filter of a Scope is one of its keys)."""
+        if self.model_version_id is None:
+            return [false()]
+        conditions = [Rollup.model_version_id == self.model_version_id, Rollup.posts != 0,
+                      Rollup.day < _ceiling()]
+        if self.first_day is not None:
+            conditions.append(Rollup.day >= self.first_day)
+        if self.last_day is not None:
+            conditions.append(Rollup.day <= self.last_day)
+        if self.langs:
+            conditions.append(Rollup.lang.in_(self.langs))
+        if self.sources:
+            conditions.append(Rollup.source.in_(self.sources))
         return conditions
 
 
@@ -134,7 +159,15 @@ def _touches(aspect: str):
 
 
 def count_cube(session: Session, scope: Scope) -> Cube:
-    """One GROUP BY over the scope (see the module docstring)."""
+    """The scope's counts, from the rollup table (see the module docstring)."""
+    sums = [Rollup.posts, *(getattr(Rollup, f"aspect_{a}") for a in ASPECTS), Rollup.safety_concern,
+            Rollup.sentiment_n, Rollup.sentiment_sum, Rollup.sentiment_sq, Rollup.demo]
+    stmt = select(Rollup.day, Rollup.lang, Rollup.source, Rollup.label, *sums).where(*scope.rollup_where())
+    return _cube(session.execute(stmt).all())
+
+
+def scan_cube(session: Session, scope: Scope) -> Cube:
+    """The scope's counts by one GROUP BY over classifications and posts: what the rollup must equal."""
     dialect = session.get_bind().dialect.name
     day = day_expression(dialect, Post.created_at)
     kind = case((Classification.relevant.is_(True), Classification.stance), else_=literal(IRRELEVANT))
@@ -157,7 +190,10 @@ def count_cube(session: Session, scope: Scope) -> Cube:
         .where(*scope.where())
         .group_by(*keys)
     )
-    rows = session.execute(stmt).all()
+    return _cube(session.execute(stmt).all())
+
+
+def _cube(rows) -> Cube:
     width = len(SUMMED)
     return Cube(
         days=np.array([np.datetime64(as_date(r[0]), "D") for r in rows], dtype="datetime64[D]"),

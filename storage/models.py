@@ -6,12 +6,13 @@ secret. Aspects are boolean columns rather than a JSON list so that reports can 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -68,6 +69,8 @@ class CollectionRun(Base):
     fetched: Mapped[int] = mapped_column(default=0)
     new: Mapped[int] = mapped_column(default=0)
     rejected: Mapped[int] = mapped_column(default=0)
+    #: Posts the source's keyword filter dropped (``[sources.NAME] keyword_filter``).
+    skipped: Mapped[int] = mapped_column(default=0, server_default="0")
     #: What the platform says the query matches (X's counts endpoint), so gaps are visible.
     counted: Mapped[Optional[int]]
     status: Mapped[str] = mapped_column(String(16), default="running")
@@ -162,3 +165,72 @@ class HumanLabel(Base):
     sentiment: Mapped[Optional[str]] = mapped_column(String(16))
     aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
     safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+
+class DeletionLog(Base):
+    """One deletion (purge, platform compliance, expiry): what, when, why and how many; never the deleted text.
+
+    ``not_found`` lists the requested ids that were not stored (deleted before, or never collected).
+    """
+
+    __tablename__ = "deletion_log"
+    __table_args__ = (Index("ix_deletion_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    #: purge, x-compliance, bluesky-delete, bluesky-account, reddit-recheck, expire.
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    job: Mapped[Optional[str]] = mapped_column(String(128))
+    source: Mapped[Optional[str]] = mapped_column(String(32))
+    requested: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[int] = mapped_column(default=0)
+    not_found: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Rollup(Base):
+    """Classifications summed per (model version, UTC day, source, language, label): what reports count.
+
+    ``label`` is the stance of relevant posts, "" for irrelevant ones. Database triggers (migration
+    0006_cluster) keep it equal to a GROUP BY over ``classifications`` joined to ``posts`` on every insert,
+    update and delete of a classification, and when a post is deleted; reports read it instead of scanning
+    posts. A post's ``created_at``, ``source``, ``lang`` and ``url`` are never updated once stored.
+    """
+
+    __tablename__ = "rollups"
+
+    #: No foreign key: when a model version is deleted, its classifications go by cascade and the triggers
+    #: empty its rollup rows; a cascade on the rollup itself would race them.
+    model_version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_safety: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_competition: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_governance: Mapped[int] = mapped_column(Integer, default=0)
+    aspect_local_ai: Mapped[int] = mapped_column(Integer, default=0)
+    safety_concern: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_n: Mapped[int] = mapped_column(Integer, default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_sq: Mapped[float] = mapped_column(Float, default=0.0)
+    demo: Mapped[int] = mapped_column(Integer, default=0)
+    p_pro_open: Mapped[float] = mapped_column(Float, default=0.0)
+    p_pro_closed: Mapped[float] = mapped_column(Float, default=0.0)
+    p_neutral: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class DeadLetter(Base):
+    """A task that failed for good (a poison batch): recorded with its arguments so it can be looked at and
+    re-queued, instead of being retried forever or lost."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(128))
+    task_id: Mapped[Optional[str]] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    failed_at: Mapped[datetime]

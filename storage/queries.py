@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,42 +14,71 @@ from storage.models import (
     Classification,
     CollectionRun,
     Cursor,
-    HumanLabel,
     ModelVersion,
     Post,
     PostEmbedding,
 )
 
-# SQLite caps bound parameters per statement (32,766 on modern builds); stay well below it.
-_CHUNK_PARAMS = 30_000
+def _insert_ignoring_conflicts(
+    session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols, returning: bool = True
+) -> list[int]:
+    """INSERT ... ON CONFLICT DO NOTHING (RETURNING id) as one executemany of a statement compiled once and
+    cached (the drivers batch the rows: SQLAlchemy's insertmanyvalues); returns the ids of rows inserted.
 
-
-def _insert_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, in chunks; returns the ids of rows actually inserted."""
+    Core, not ORM: the table's insert skips the ORM's per-row bookkeeping, which a bulk write does not need."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    per_row = max(len(rows[0]), 1)
-    chunk = max(1, _CHUNK_PARAMS // per_row)
-    inserted: list[int] = []
-    for start in range(0, len(rows), chunk):
-        stmt = (
-            insert(model)
-            .values(list(rows[start : start + chunk]))
-            .on_conflict_do_nothing(index_elements=conflict_cols)
-            .returning(model.id)
-        )
-        inserted.extend(session.execute(stmt).scalars())
-    return inserted
+    table = model.__table__
+    stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_cols)
+    if not returning:
+        session.execute(stmt, list(rows))
+        return []
+    return list(session.execute(stmt.returning(table.c.id), list(rows)).scalars())
 
 
 # --- posts -------------------------------------------------------------------------------------------
 
 
+#: Posts' columns as ingestion writes them (everything but the id).
+_POST_COLUMNS = ("source", "source_id", "topic", "text", "lang", "lang_confidence", "created_at", "author", "url",
+                 "metrics", "raw", "content_hash", "collected_at")
+_JSON_COLUMNS = frozenset({"metrics", "raw"})
+#: Below this many rows a page goes through executemany; above it, PostgreSQL gets COPY.
+COPY_FROM_ROWS = 200
+
+
 def insert_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert posts, skipping any (source, source_id) already stored. Returns the new posts' ids."""
+    """Insert posts, skipping any (source, source_id) already stored. Returns the new posts' ids.
+
+    On PostgreSQL a large page is written with COPY into a temporary table and moved over with one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id (COPY itself cannot skip conflicts)."""
+    if len(rows) >= COPY_FROM_ROWS and session.get_bind().dialect.name == "postgresql":
+        return _copy_posts(session, rows)
     return _insert_ignoring_conflicts(session, Post, rows, ["source", "source_id"])
+
+
+def _copy_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    import json
+
+    columns = ", ".join(_POST_COLUMNS)
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS posts_incoming AS SELECT "
+            f"{columns} FROM posts WITH NO DATA")
+        cursor.execute("TRUNCATE posts_incoming")
+        with cursor.copy(f"COPY posts_incoming ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                # JSON columns as SQLAlchemy's JSON type writes them (None is the JSON null).
+                copy.write_row([json.dumps(row.get(name)) if name in _JSON_COLUMNS else row.get(name)
+                                for name in _POST_COLUMNS])
+        cursor.execute(f"INSERT INTO posts ({columns}) SELECT {columns} FROM posts_incoming "
+                       "ON CONFLICT (source, source_id) DO NOTHING RETURNING id")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def stored_content_hashes(
@@ -67,20 +96,6 @@ def stored_content_hashes(
 
 def count_posts(session: Session) -> int:
     return session.scalar(select(func.count(Post.id))) or 0
-
-
-def purge_posts(session: Session, source: str, source_ids: Iterable[str]) -> int:
-    """Delete posts (and, by cascade, their classifications and labels) by source id."""
-    ids = list(source_ids)
-    deleted = 0
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        post_ids = select(Post.id).where(Post.source == source, Post.source_id.in_(chunk))
-        for model in (Classification, HumanLabel, PostEmbedding):
-            session.execute(delete(model).where(model.post_id.in_(post_ids)))
-        result = session.execute(delete(Post).where(Post.source == source, Post.source_id.in_(chunk)))
-        deleted += result.rowcount or 0
-    return deleted
 
 
 # --- cursors and runs --------------------------------------------------------------------------------
@@ -144,39 +159,45 @@ def activate_model_version(session: Session, version: ModelVersion) -> None:
 
 
 def unclassified_posts(
-    session: Session, model_version_id: int, limit: int, after_id: int = 0, encoder: str | None = None
+    session: Session, model_version_id: int, limit: int, after_id: int = 0, encoder: str | None = None,
+    post_ids: Sequence[int] | None = None, until_id: int | None = None,
 ) -> Select:
-    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id``: id, text,
-    lang and, with ``encoder``, the stored embedding (``vector``, None where there is none yet)."""
+    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id`` (and,
+    optionally, only ``post_ids`` or ids up to ``until_id``): id, text, lang and, with ``encoder``, the stored
+    embedding (``vector``, None where there is none yet)."""
     classified = select(Classification.post_id).where(
         Classification.model_version_id == model_version_id, Classification.post_id == Post.id
     )
+    stmt: Select
     if encoder is None:
         stmt = select(Post.id, Post.text, Post.lang)
     else:
         stmt = select(Post.id, Post.text, Post.lang, PostEmbedding.vector).outerjoin(
             PostEmbedding, (PostEmbedding.post_id == Post.id) & (PostEmbedding.encoder == encoder)
         )
-    return stmt.where(Post.id > after_id, ~classified.exists()).order_by(Post.id).limit(limit)
+    stmt = stmt.where(Post.id > after_id, ~classified.exists())
+    if post_ids is not None:
+        stmt = stmt.where(Post.id.in_(list(post_ids)))
+    if until_id is not None:
+        stmt = stmt.where(Post.id <= until_id)
+    return stmt.order_by(Post.id).limit(limit)
 
 
-def _insert_many_ignoring_conflicts(session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING as one executemany: the statement is compiled once and cached, and
-    both drivers batch the rows (SQLAlchemy's insertmanyvalues), which is what bulk writes need."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(model).on_conflict_do_nothing(index_elements=conflict_cols), list(rows))
+def unclassified_post_ids(session: Session, model_version_id: int) -> Iterator[int]:
+    """Ids of the posts ``model_version_id`` has not classified, in id order, streamed."""
+    classified = select(Classification.post_id).where(
+        Classification.model_version_id == model_version_id, Classification.post_id == Post.id)
+    return iter(session.scalars(select(Post.id).where(~classified.exists()).order_by(Post.id)
+                                .execution_options(yield_per=10_000)))
 
 
 def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    _insert_many_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"])
+    _insert_ignoring_conflicts(session, Classification, rows, ["post_id", "model_version_id"], returning=False)
 
 
 def insert_embeddings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Store embeddings (``post_id``, ``encoder``, ``vector``); a post's embedding is never replaced."""
-    _insert_many_ignoring_conflicts(session, PostEmbedding, rows, ["post_id", "encoder"])
+    _insert_ignoring_conflicts(session, PostEmbedding, rows, ["post_id", "encoder"], returning=False)
 
 
 def stored_sentiments(session: Session, post_ids: Sequence[int], scorers: Iterable[str]) -> dict[int, tuple]:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.base import rowcount
 from storage.clock import as_utc
 from storage.models import CollectionRun, HumanLabel
 from storage.scheduling_models import Alert, JobState, Lease
@@ -48,7 +49,7 @@ def try_acquire_lease(session: Session, name: str, owner: str, now: datetime, tt
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return taken.rowcount == 1
+    return rowcount(taken) == 1
 
 
 def renew_lease(session: Session, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
@@ -60,7 +61,7 @@ def renew_lease(session: Session, name: str, owner: str, now: datetime, ttl: tim
         .values(expires_at=now + ttl, heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
-    return renewed.rowcount == 1
+    return rowcount(renewed) == 1
 
 
 def release_lease(session: Session, name: str, owner: str) -> bool:
@@ -68,7 +69,7 @@ def release_lease(session: Session, name: str, owner: str) -> bool:
     released = session.execute(
         delete(Lease).where(Lease.name == name, Lease.owner == owner).execution_options(synchronize_session=False)
     )
-    return released.rowcount == 1
+    return rowcount(released) == 1
 
 
 def get_lease(session: Session, name: str) -> Lease | None:
@@ -158,16 +159,18 @@ def collection_gaps(
     ).all()
     times: dict[str, list[datetime]] = {}
     for source, finished in rows:
-        times.setdefault(source, []).append(as_utc(finished))
-    now = as_utc(now)
+        if finished is not None:
+            times.setdefault(source, []).append(as_utc(finished))
+    now_utc = as_utc(now)
     gaps: dict[str, list[dict[str, Any]]] = {}
-    for source, finished in times.items():
-        steps = [b - a for a, b in zip(finished, finished[1:])]
-        typical = statistics.median(steps) if steps else minimum
+    for source, ends in times.items():
+        steps = [b - a for a, b in zip(ends, ends[1:])]
+        # statistics.median sorts and halves, which timedeltas support; its annotation only admits numbers.
+        typical = statistics.median(steps) if steps else minimum  # type: ignore[type-var]
         limit = max(minimum, typical * factor)
-        found = [(a, b, False) for a, b in zip(finished, finished[1:]) if b - a > limit]
-        if now - finished[-1] > limit:
-            found.append((finished[-1], now, True))
+        found = [(a, b, False) for a, b in zip(ends, ends[1:]) if b - a > limit]
+        if now_utc - ends[-1] > limit:
+            found.append((ends[-1], now_utc, True))
         gaps[source] = [
             {"from": a.isoformat(), "to": b.isoformat(), "hours": round((b - a).total_seconds() / 3600, 2),
              "ongoing": ongoing}

@@ -68,3 +68,33 @@ def shared_datasets():
     if not SHARED_DATASETS.exists():
         pytest.skip(f"shared datasets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture
+def database(tmp_path):
+    """Sessions on a fresh SQLite file, for the report tests (tests/test_reports_helpers.py fills it)."""
+    from test_reports_helpers import make_database
+
+    engine, sessions = make_database(tmp_path)
+    yield sessions
+    engine.dispose()
+
+
+REDIS_ENV = "STANCE_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url():
+    """The test Redis (a broker for Celery tests): skipped when not configured, a failure when configured but
+    unreachable, like PostgreSQL above."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis not configured: set {REDIS_ENV} (e.g. redis://127.0.0.1:6379/0)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001 - a configured server that cannot be reached is a failure, not a skip
+        pytest.fail(f"Redis at {REDIS_ENV}={url} is configured but unreachable: {type(exc).__name__}: {exc}")
+    return url
+

@@ -5,16 +5,17 @@ Imported explicitly by ``tests/test_collectors_*.py`` (not a pytest conftest, so
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from classifiers.language import LanguageDetector
-from monitor.collectors import FetchWindow, Page
+from monitor.collectors import Collector, FetchWindow, Page
 from monitor.collectors.http import NO_WAIT, RetryPolicy
-from monitor.ingest.pipeline import IngestContext
+from monitor.ingest.pipeline import IngestContext, RunSummary, collect_query
 from storage import queries
 from storage.engine import open_database
 from storage.models import Post
@@ -91,3 +92,15 @@ __all__ = [
     "stored_ids",
     "stored_posts",
 ]
+
+
+def kill_then_resume(
+    sessions, make_collector: Callable[[], Collector], query: str, pages: int
+) -> tuple[int, RunSummary]:
+    """Collect ``query`` until the process "dies" after ``pages`` committed pages, then run it again, as a
+    restarted job would: (posts stored when it died, the resumed run's summary)."""
+    with pytest.raises(KeyboardInterrupt):
+        collect_query(sessions, KilledAfter(make_collector(), pages=pages), query, ingest_context())
+    stored_before = len(stored_ids(sessions, make_collector().name))
+    return stored_before, collect_query(sessions, make_collector(), query, ingest_context())
+

@@ -34,7 +34,8 @@ def test_collect_a_disabled_source_by_name_incrementally(workdir, httpserver, mo
     serve_algolia(httpserver, hits)
     code, out, err = stance(capsys, "collect", "--source", "hackernews")
     assert code == 0, err
-    assert "2 new" in out and "1 off-topic skipped" in out
+    # Every post the platform's search matched is kept; relevance is the classifier's job.
+    assert "3 new" in out and "skipped" not in out
 
     hits.append(hit(4, "gpt-oss-20b on a phone, open weights FTW"))
     code, out, err = stance(capsys, "collect", "--source", "hackernews")
@@ -43,8 +44,20 @@ def test_collect_a_disabled_source_by_name_incrementally(workdir, httpserver, mo
 
     code, out, _ = stance(capsys, "status", "--json")
     summary = json.loads(out)
-    assert summary["by_source"] == {"hackernews": 3}
+    assert summary["by_source"] == {"hackernews": 4}
     assert summary["last_runs"][0]["status"] == "ok"
+
+
+def test_the_keyword_filter_is_a_setting_and_what_it_drops_is_counted(workdir, httpserver, monkeypatch, capsys):
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    (workdir / "stance.toml").write_text('[topic]\nkeywords = ["gpt-oss"]\n'
+                                         '[sources.hackernews]\nquery = "gpt-oss"\nkeyword_filter = true\n')
+    serve_algolia(httpserver, [hit(1, "OpenAI releases gpt-oss"), hit(2, "Show HN: my tennis app")])
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0, err
+    assert "1 new" in out and "1 off-topic skipped" in out
+    code, out, _ = stance(capsys, "status", "--json")
+    assert json.loads(out)["last_runs"][0]["skipped"] == 1
 
 
 def test_dry_run_counts_without_reading_posts(workdir, httpserver, monkeypatch, capsys):
@@ -57,6 +70,22 @@ def test_dry_run_counts_without_reading_posts(workdir, httpserver, monkeypatch, 
     assert "1234 posts match; a run would read 250 posts in 3 requests" in out
     assert all("/2/tweets/search" not in request.path for request, _ in httpserver.log)
     assert "secret-token-value" not in out + err
+
+
+def test_dry_run_of_a_search_source_reads_one_page_and_stores_nothing(workdir, httpserver, monkeypatch, capsys):
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    hits = [hit(1, "OpenAI releases gpt-oss"), hit(2, "Show HN: my tennis app")]
+    serve_algolia(httpserver, hits)
+    assert stance(capsys, "collect", "--source", "hackernews")[0] == 0
+    hits.append(hit(3, "gpt-oss on a phone"))
+
+    code, out, err = stance(capsys, "collect", "--source", "hackernews", "--dry-run")
+    assert code == 0, err
+    assert "hackernews gpt-oss" in out and " 1 new, " in out and "(nothing stored)" in out
+    code, out, _ = stance(capsys, "status", "--json")
+    assert json.loads(out)["by_source"] == {"hackernews": 2}  # the dry run stored nothing ...
+    code, out, err = stance(capsys, "collect", "--source", "hackernews")
+    assert code == 0 and "1 new" in out  # ... and moved no cursor
 
 
 def test_missing_credentials_are_one_line(workdir, monkeypatch, capsys):

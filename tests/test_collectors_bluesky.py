@@ -8,30 +8,30 @@ import json
 import httpx
 import pytest
 import respx
-
+from atproto import Client
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.bluesky import BlueskyCollector, post_view_to_record
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError, RateLimited
 from monitor.ingest.pipeline import collect_query
-from monitor.ingest.records import InvalidRecord
-
-from atproto import Client
 
 BASE = "http://pds.test"
 TOPIC = Topic(name="t", title="t", languages=("en",), keywords=())
 
 
 def jwt(payload: dict) -> str:
-    part = lambda data: base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.c2ln"
 
 
@@ -141,8 +141,8 @@ def test_logs_in_and_pages_with_cursor(fake):
     assert pages[0].cursor == {"cursor": "2", "newest": "2025-08-05T18:05:00.000Z"}
     assert pages[-1].cursor == {"since": "2025-08-05T18:05:00.000Z"}
     record = post_view_to_record(pages[0].items[0])
-    assert record.source_id == post(5)["uri"] and record.author == "author5.bsky.social"
-    assert record.url == "https://bsky.app/profile/author5.bsky.social/post/3lvr0005"
+    assert record.source_id == post(5)["uri"] and record.author == "did:plc:author5"  # the DID, not the handle
+    assert record.url == "https://bsky.app/profile/did:plc:author5/post/3lvr0005"
     assert record.lang_hint == "en" and record.created_at.isoformat() == "2025-08-05T18:05:00+00:00"
 
 
@@ -167,11 +167,8 @@ def test_second_run_only_gets_newer_posts(fake, tmp_path):
 
 def test_killed_run_resumes(fake, tmp_path):
     sessions = open_test_database(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(), pages=1), "gpt-oss", ingest_context())
-    assert len(stored_ids(sessions, "bluesky")) == 2
-    resumed = collect_query(sessions, collector(), "gpt-oss", ingest_context())
-    assert resumed.new == 3 and resumed.fetched == 3
+    stored_before, resumed = kill_then_resume(sessions, collector, "gpt-oss", pages=1)
+    assert stored_before == 2 and resumed.new == 3 and resumed.fetched == 3
     assert len(stored_ids(sessions, "bluesky")) == 5
 
 
@@ -230,5 +227,13 @@ def test_bad_posts_name_the_field(fake, tmp_path):
         "record.text",
         "uri",
     ]
-    with pytest.raises(InvalidRecord, match="author"):
-        post_view_to_record({**post(1), "author": {}})
+    # Without an author object the DID comes from the at:// URI, which always names it.
+    assert post_view_to_record({**post(1), "author": {}}).author == "did:plc:author1"
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(fake, tmp_path):
+    fake.posts[0]["record"]["text"] = "matched by the platform through a link, no keyword in the text"
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(), "gpt-oss", ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "bluesky")) == 5

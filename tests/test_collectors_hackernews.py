@@ -9,15 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
-
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.hackernews import HackerNewsCollector, hit_to_record
 from monitor.errors import CollectorError, RateLimited
@@ -130,11 +130,8 @@ def test_result_cap_moves_the_window_down(fake):
 
 def test_killed_run_resumes_without_loss_or_duplicates(fake, tmp_path):
     sessions = open_test_database(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(), pages=2), "gpt-oss", ingest_context())
-    assert len(stored_ids(sessions, "hackernews")) == 4
-    resumed = collect_query(sessions, collector(), "gpt-oss", ingest_context())
-    assert fake.params[-1]["page"] == "2" and resumed.fetched == 1 and resumed.new == 1
+    stored_before, resumed = kill_then_resume(sessions, collector, "gpt-oss", pages=2)
+    assert stored_before == 4 and fake.params[-1]["page"] == "2" and resumed.fetched == 1 and resumed.new == 1
     assert len(stored_ids(sessions, "hackernews")) == 5
 
 

@@ -174,7 +174,8 @@ def test_every_recorded_bluesky_post():
                     continue
                 record = post_view_to_record(view)
                 check(record, "bluesky")
-                assert record.source_id == view["uri"] and record.author == view["author"]["handle"]
+                assert record.source_id == view["uri"] and record.author == view["author"]["did"]
+                assert f"/profile/{view['author']['handle']}/" not in record.url
                 assert record.url.startswith("https://bsky.app/profile/") and record.url.endswith(
                     view["uri"].rsplit("/", 1)[-1]
                 )

@@ -9,15 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import prawcore
 import pytest
 import responses
-
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.reddit import RedditCollector, build_client, thing_to_record
 from monitor.config import SourceSettings, Topic
@@ -147,11 +147,8 @@ def test_second_run_only_gets_newer_posts(fake, tmp_path):
 
 def test_killed_run_resumes(fake, tmp_path):
     sessions = open_test_database(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(), pages=1), "r/LocalLLaMA search", ingest_context())
-    assert len(stored_ids(sessions, "reddit")) == 2
-    resumed = collect_query(sessions, collector(), "r/LocalLLaMA search", ingest_context())
-    assert fake.params[-2]["after"] == "t3_1mi004" and resumed.new == 3 and resumed.fetched == 3
+    stored_before, resumed = kill_then_resume(sessions, collector, "r/LocalLLaMA search", pages=1)
+    assert stored_before == 2 and fake.params[-2]["after"] == "t3_1mi004" and resumed.new == 3 and resumed.fetched == 3
     assert stored_ids(sessions, "reddit") == sorted(f"t3_1mi{n:03d}" for n in range(1, 6))
 
 
@@ -217,3 +214,11 @@ def test_bad_things_name_the_field():
         thing_to_record({"kind": "t1", "data": {"name": "t1_x", "body": "hi"}})
     with pytest.raises(InvalidRecord, match="text"):
         thing_to_record({"kind": "t1", "data": {"name": "t1_x", "body": "", "created_utc": T0}})
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(fake, tmp_path):
+    fake.things[0]["data"]["title"] = "matched by Reddit's search, no keyword in the title"
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(), "r/LocalLLaMA search", ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "reddit")) == 5

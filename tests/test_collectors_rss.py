@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
-
 from conftest_collectors import (
     FIXTURES,
     RecordingSleep,
@@ -16,6 +15,7 @@ from conftest_collectors import (
     stored_cursor,
     stored_posts,
 )
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.rss import RSSCollector, entry_to_record
 from monitor.config import SourceSettings, Topic

@@ -6,16 +6,16 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from werkzeug import Request, Response
-
 from conftest_collectors import (
-    KilledAfter,
     RecordingSleep,
     ingest_context,
+    kill_then_resume,
     open_test_database,
     stored_cursor,
     stored_ids,
 )
+from werkzeug import Request, Response
+
 from monitor.collectors import FetchWindow
 from monitor.collectors.x import XCollector, build_client, rebase
 from monitor.config import SourceSettings, Topic
@@ -124,11 +124,8 @@ def test_second_run_only_gets_newer_posts(httpserver, fake, tmp_path):
 
 def test_killed_run_resumes_without_loss_or_duplicates(httpserver, fake, tmp_path):
     sessions = open_test_database(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        collect_query(sessions, KilledAfter(collector(httpserver), pages=1), QUERY, ingest_context())
-    assert len(stored_ids(sessions, "x")) == 2
-    assert stored_cursor(sessions, "x", QUERY)["next_token"] == "2"
-    resumed = collect_query(sessions, collector(httpserver), QUERY, ingest_context())
+    stored_before, resumed = kill_then_resume(sessions, lambda: collector(httpserver), QUERY, pages=1)
+    assert stored_before == 2
     assert fake.requests[-2]["next_token"] == "2"
     assert resumed.fetched == 3 and resumed.new == 3
     assert stored_ids(sessions, "x") == sorted(tweet(n)["id"] for n in range(1, 6))
@@ -242,3 +239,14 @@ def test_bearer_token_goes_only_in_the_header(httpserver, fake, caplog):
     request_log = httpserver.log[0][0]
     assert request_log.headers["Authorization"] == "Bearer test-token"
     assert "test-token" not in caplog.text
+
+
+def test_every_post_the_search_matched_is_stored_even_without_a_keyword(httpserver, tmp_path):
+    tweets = [tweet(n) for n in range(1, 6)]
+    for off_topic in tweets[:3]:
+        off_topic["text"] = "matched by X through a URL or a quoted post; no keyword in the text"
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_handler(FakeSearch(tweets))
+    sessions = open_test_database(tmp_path)
+    summary = collect_query(sessions, collector(httpserver), QUERY, ingest_context(("gpt-oss",)))
+    assert (summary.fetched, summary.new, summary.skipped) == (5, 5, 0)
+    assert len(stored_ids(sessions, "x")) == 5

@@ -56,9 +56,12 @@ def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkey
     assert "out of range" in reasons["date 1e20"] and "out of range" in reasons["date Infinity"]
     assert "expected a string or an integer, got dict" in reasons["id object"]
     assert "got list" in reasons["id list"]
-    assert "nested over 100 deep" in reasons["nested 5000 deep"] and "over 100" in reasons["nested 150 deep"]
+    assert "nested too deeply" in reasons["nested 5000 deep"] and "too deeply" in reasons["nested 150 deep"]
     assert "outside 2006-01-01" in reasons["year 9999"] and "outside 2006-01-01" in reasons["year 1970"]
     assert "likes: expected an integer" in reasons["likes Infinity"]
+    # The rejects keep each line as it stood in the file, so it can be fixed and imported again.
+    originals = dict(zip(BAD_LINES, (r["raw"] for r in rejects)))
+    assert originals["date 1e20"] == BAD_LINES["date 1e20"] and originals["id list"] == BAD_LINES["id list"]
     ids, runs = stored(db_url)
     assert ids == {"g1", "g2", "g3", "g4", "g5", "g6", "nul"}
     assert runs == [("ok", None)]
@@ -147,11 +150,11 @@ def test_a_post_dated_9999_already_stored_does_not_break_the_report(workdir, cap
              "created_at": "2025-05-0{}T00:00:00Z".format(n)} for n in (1, 2)]
     (workdir / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     assert stance(capsys, "import", "posts.jsonl")[0] == 0
-    assert stance(capsys, "classify")[0] == 0
     engine = create_engine(f"sqlite:///{workdir / 'stance.db'}")
     with engine.begin() as conn:  # stored by a version that did not check dates
         conn.execute(text("UPDATE posts SET created_at = '9999-12-30 00:00:00.000000' WHERE source_id = '2'"))
     engine.dispose()
+    assert stance(capsys, "classify")[0] == 0
 
     code, out, err = stance(capsys, "report", "--format", "png", "--freq", "day")
 
@@ -235,3 +238,20 @@ def test_status_reads_a_database_that_cannot_be_written(workdir, capsys):
 
     assert code == 0, err
     assert json.loads(out)["by_source"] == {"file": 1}
+
+
+def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsys):
+    with open(workdir / "posts.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "created_at"])
+        writer.writerow(["1", "fine, with a comma", "2025-05-01"])
+        writer.writerow(["2", 'says "open weights", badly dated', "yesterday-ish"])
+    assert stance(capsys, "import", "posts.csv")[1].startswith("posts.csv: 1 new, 0 already stored, 1 rejected")
+    (reject,) = [json.loads(x) for x in (workdir / "posts.csv.rejects.jsonl").read_text().splitlines()]
+    assert reject["raw"] == '2,"says ""open weights"", badly dated",yesterday-ish'
+
+    fixed = reject["raw"].replace("yesterday-ish", "2025-05-02")
+    (workdir / "fixed.csv").write_text("id,text,created_at\n" + fixed + "\n", encoding="utf-8")
+    code, out, err = stance(capsys, "import", "fixed.csv")
+    assert code == 0, err
+    assert "fixed.csv: 1 new, 0 already stored, 0 rejected" in out

@@ -53,7 +53,7 @@ def test_twarc2_csv_preset(workdir, capsys):
     assert first["text"] == "gpt-oss is out under Apache 2.0.\nOpen weights at last #gptoss"
     assert (first["likes"], first["reposts"], first["replies"], first["quotes"]) == (120, 7, 3, 1)
     assert first["url"] == "https://x.com/i/status/1819000000000000001"  # no handle
-    assert first["author"] and first["author"] != "someone_real"  # pseudonymised
+    assert first["author"] is None  # X is stored aggregate-only: no author, not even a pseudonym
     assert rows["1819000000000000002"]["text"] == "OpenAI shipped weights, finally…"  # --json-encode-text
 
 

@@ -45,3 +45,18 @@ def test_unsure_guesses_fall_back_to_a_followed_language(detector):
     detected = [detector.detect(text) for text in ("lol ok", "Na ja, mal sehen", "so true tbh")]
     assert all(d.lang in ("de", "en") for d in detected)
     assert any(d.confidence < detector.min_confidence for d in detected)
+
+
+def test_detect_many_gives_what_detect_gives_one_text_at_a_time(detector):
+    """The batched detector (one sparse product for many texts) answers exactly as py3langid per text."""
+    import json
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[1] / "monitor" / "demo" / "corpus.jsonl"
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines if line.strip()][:300]
+    texts += ["", "lol ok", "Na ja, mal sehen", "ALLES IN GROSSBUCHSTABEN HIER", "½ ² 3", "x" * 3000, "👍 ok"]
+    one_by_one = [detector.detect(text) for text in texts]
+    batched = detector.detect_many(texts)
+    assert [d.lang for d in batched] == [d.lang for d in one_by_one]
+    assert [d.confidence for d in batched] == pytest.approx([d.confidence for d in one_by_one], abs=1e-5)

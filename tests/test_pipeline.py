@@ -175,3 +175,31 @@ def test_classify_pending_only_adds_missing_classifications(sessions):
         rows = session.scalars(select(Classification)).all()
         assert len(rows) == 7
         assert all(r.local_ai and not r.safety and r.sentiment == "positive" for r in rows)
+
+
+def test_the_source_setting_overrides_the_collectors_keyword_filter(sessions):
+    from dataclasses import replace
+
+    pages = [[{"id": 1, "text": "release the weights"}, {"id": 3, "text": "tennis, nothing else"}]]
+    kept_all = collect_query(sessions, FakeCollector(pages), "q", replace(CONTEXT, keyword_filters={"fake": False}))
+    assert (kept_all.new, kept_all.skipped) == (2, 0)
+
+
+def test_what_the_keyword_filter_drops_is_recorded_on_the_run(sessions):
+    pages = [[{"id": 1, "text": "release the weights"}, {"id": 3, "text": "tennis, nothing else"}]]
+    collect_query(sessions, FakeCollector(pages), "q", CONTEXT)
+    with sessions() as session:
+        assert session.scalar(select(CollectionRun.skipped)) == 1
+
+
+def test_settings_read_keyword_filter_retention_and_privacy(tmp_path):
+    from monitor.config import load_settings
+
+    path = tmp_path / "stance.toml"
+    path.write_text('[sources.rss]\nkeyword_filter = false\nretention_days = 7\n[sources.x]\nkeyword_filter = true\n'
+                    '[retention]\ndays = 30\n[privacy]\naggregate_only = []\nmask_mentions = true\n')
+    settings = load_settings(path, {})
+    assert settings.keyword_filters() == {"rss": False, "x": True}
+    assert settings.retention()["rss"] == 7 and settings.retention()["x"] == 30
+    assert settings.aggregate_only == () and settings.mask_mentions
+    assert load_settings(None, {}).aggregate_only == ("x",)

@@ -1,3 +1,5 @@
+from datetime import datetime, timezone
+
 from monitor.ingest.privacy import load_salt, pseudonymise, scrub_raw
 
 
@@ -31,3 +33,33 @@ def test_salt_from_environment_or_private_file(tmp_path):
     first = load_salt({}, tmp_path / "salt")
     assert load_salt({}, tmp_path / "salt") == first and len(first) == 64
     assert (tmp_path / "salt").stat().st_mode & 0o077 == 0
+
+
+def test_mask_mentions_masks_accounts_not_addresses():
+    from monitor.ingest.privacy import handle_free, mask_mentions
+
+    text = "@sama and @alice@mastodon.social on gpt-oss; mail me at a@b.org"
+    assert mask_mentions(text) == "@user and @user on gpt-oss; mail me at a@b.org"
+    assert handle_free("https://chaos.social/@bob/1 and https://h.example/users/bob/statuses/2") == (
+        "https://chaos.social/_/1 and https://h.example/_/statuses/2")
+
+
+def test_mask_mentions_setting_masks_stored_text_and_raw(sessions):
+    from dataclasses import replace as with_changes
+
+    from classifiers.language import LanguageDetector
+    from monitor.ingest.pipeline import IngestContext, ingest
+    from monitor.ingest.records import PostRecord
+    from storage.models import Post
+
+    context = IngestContext(topic="t", detector=LanguageDetector(), salt="s", mask_mentions=True)
+    record = PostRecord(source="mastodon", source_id="1", text="@someone says gpt-oss is great",
+                        created_at=datetime(2025, 8, 5, tzinfo=timezone.utc), raw={"content": "@someone says"})
+    with sessions.begin() as session:
+        (post_id,) = ingest(session, [record], context)
+        post = session.get(Post, post_id)
+        assert post.text == "@user says gpt-oss is great" and "someone" not in str(post.raw)
+    with sessions.begin() as session:
+        (post_id,) = ingest(session, [with_changes(record, source_id="2")],
+                            with_changes(context, mask_mentions=False))
+        assert session.get(Post, post_id).text.startswith("@someone")

@@ -10,7 +10,7 @@ import matplotlib
 import pytest
 from PIL import Image
 from pypdf import PdfReader
-from test_reports_helpers import DEMO, TOPIC, add_post, add_version, database, fill_weeks, utc  # noqa: F401 (database is a fixture)
+from test_reports_helpers import DEMO, TOPIC, add_post, add_version, fill_weeks, utc
 
 from reports import EmptyReport, NoModelVersion, ReportRequest, build_report
 from reports.content import collect

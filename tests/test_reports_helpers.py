@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
-import pytest
-
 from monitor.config import Event, Topic
 from storage.engine import open_database
 from storage.models import Classification, ModelVersion, Post
@@ -20,14 +18,6 @@ _ids = count(1)
 def make_database(tmp_path):
     engine, sessions = open_database(f"sqlite:///{tmp_path}/r.db")
     return engine, sessions
-
-
-@pytest.fixture
-def database(tmp_path):
-    """Sessions on a fresh SQLite file; import this fixture into a test module to use it."""
-    engine, sessions = make_database(tmp_path)
-    yield sessions
-    engine.dispose()
 
 
 def add_version(session, name="stance-v1", active=True, metrics=None, activated=datetime(2025, 8, 1, tzinfo=UTC)):

@@ -12,7 +12,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from pypdf import PdfReader
-from test_reports_helpers import TOPIC, add_post, add_version, database, fill_weeks, utc  # noqa: F401 (database is a fixture)
+from test_reports_helpers import TOPIC, add_post, add_version, fill_weeks, utc
 
 from reports import ReportRequest, build_report, charts
 from reports.content import collect

@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 from sqlalchemy import inspect, select
 
 from storage import queries
+from storage.deletion import delete_posts
 from storage.engine import make_engine, needs_upgrade, upgrade
 from storage.models import Classification, HumanLabel, ModelVersion, Post
 
@@ -100,7 +101,8 @@ def test_purge_deletes_posts_with_their_classifications_and_labels(sessions):
                                        p_neutral=0.1, classified_at=now))
             session.add(HumanLabel(post_id=post_id, annotator="ann", labelled_at=now, stance="pro_open"))
     with sessions.begin() as session:
-        assert queries.purge_posts(session, "x", ["1", "unknown"]) == 1
+        result = delete_posts(session, "x", ["1", "unknown"], action="purge", reason="test")
+        assert (result.deleted, result.not_found) == (1, ["unknown"])
     with sessions() as session:
         assert queries.count_posts(session) == 1
         assert session.scalar(select(Classification.post_id)) == ids[1]

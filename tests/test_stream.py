@@ -97,8 +97,10 @@ def test_keeps_matching_posts_and_stores_the_cursor(jetstream, tmp_path):
         sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, batch_size=2, sleep=lambda s: None
     )
     assert summary.events == 6 and summary.matched == 3 and summary.new == 3
+    # Event 5 is user1 deleting post 1: it is removed as the delete arrives.
+    assert summary.deleted == 1
     assert [p.source_id for p in stored_posts(sessions, "bluesky")] == [
-        f"at://did:plc:user{n}/app.bsky.feed.post/3lvrkey{n}" for n in (1, 4, 6)
+        f"at://did:plc:user{n}/app.bsky.feed.post/3lvrkey{n}" for n in (4, 6)
     ]
     assert stored_cursor(sessions, "bluesky", "jetstream") == {"time_us": EVENTS[-1]["time_us"]}
 
@@ -112,7 +114,7 @@ def test_reconnects_with_the_last_cursor_and_loses_nothing(jetstream, tmp_path):
     )
     assert summary.reconnects >= 1 and waits
     assert server.cursors[0] is None and server.cursors[1] == str(EVENTS[1]["time_us"])
-    assert len(stored_posts(sessions, "bluesky")) == 3  # the overlap event is deduplicated
+    assert len(stored_posts(sessions, "bluesky")) == 2  # the overlap event is deduplicated; post 1 deleted
 
 
 def test_resumes_from_the_stored_cursor_on_restart(jetstream, tmp_path):
@@ -168,6 +170,69 @@ def test_stream_command_uses_the_configured_jetstream_url(jetstream, workdir, ca
     assert code == 0, err
     assert "6 events, 3 matched, 3 new posts" in out
     code, out, _ = stance(capsys, "status", "--json")
-    assert json.loads(out)["by_source"] == {"bluesky": 3}
+    assert json.loads(out)["by_source"] == {"bluesky": 2}
     code, _, err = stance(capsys, "stream", "--source", "mastodon")
     assert code == 2 and "bluesky only" in err  # a usage error
+
+
+def test_delete_and_account_events_remove_stored_posts_everywhere_and_are_audited(tmp_path):
+    from sqlalchemy import select
+
+    from monitor.ingest.pipeline import ingest
+    from monitor.ingest.stream import Gone, apply_deletions
+    from storage.models import DeletionLog
+
+    sessions = open_test_database(tmp_path)
+    context = ingest_context(("gpt-oss",))
+    with sessions.begin() as session:
+        ingest(session, [event_to_record(create_event(n)) for n in (1, 2, 3)], context)
+    gone = Gone()
+    for event in (
+        {"did": "did:plc:user1", "time_us": 9, "kind": "commit",
+         "commit": {"rev": "r", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3lvrkey1"}},
+        {"did": "did:plc:nobody", "time_us": 10, "kind": "commit",  # never stored: no audit noise
+         "commit": {"rev": "r", "operation": "delete", "collection": "app.bsky.feed.post", "rkey": "zzz"}},
+        {"did": "did:plc:user2", "time_us": 11, "kind": "account",
+         "account": {"active": False, "did": "did:plc:user2", "seq": 1, "status": "deactivated",
+                     "time": "2025-08-06T00:00:00.000Z"}},
+        {"did": "did:plc:user3", "time_us": 12, "kind": "account",
+         "account": {"active": True, "did": "did:plc:user3", "seq": 2, "time": "2025-08-06T00:00:00.000Z"}},
+    ):
+        gone.note(event)
+    with sessions.begin() as session:
+        assert apply_deletions(session, gone, context.salt) == 2
+    assert [p.source_id for p in stored_posts(sessions, "bluesky")] == [
+        "at://did:plc:user3/app.bsky.feed.post/3lvrkey3"]
+    with sessions() as session:
+        entries = session.scalars(select(DeletionLog).order_by(DeletionLog.id))
+        log = [(e.action, e.deleted, e.not_found) for e in entries]
+    assert log == [("bluesky-delete", 1, []), ("bluesky-account", 1, [])]
+
+
+def test_cursor_never_moves_past_posts_that_were_not_stored(jetstream, tmp_path, monkeypatch):
+    """The second batch fails to store: the cursor stays at the end of the first, and only the first batch's
+    new post ids are handed on (to the queue, with a broker)."""
+    from storage import queries
+
+    server = jetstream()
+    sessions = open_test_database(tmp_path)
+    real_insert, calls, handed = queries.insert_posts, [], []
+
+    def failing_second_time(session, rows):
+        calls.append(len(rows))
+        if len(calls) >= 2:  # the database stays away
+            raise RuntimeError("database went away")
+        return real_insert(session, rows)
+
+    monkeypatch.setattr(queries, "insert_posts", failing_second_time)
+    with pytest.raises(RuntimeError):
+        stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, batch_size=1,
+                       sleep=lambda s: None, on_stored=handed.append)
+    stored = [p.source_id for p in stored_posts(sessions, "bluesky")]
+    assert stored == ["at://did:plc:user1/app.bsky.feed.post/3lvrkey1"]
+    assert stored_cursor(sessions, "bluesky", "jetstream") == {"time_us": EVENTS[0]["time_us"]}
+    assert len(handed) == 1 and len(handed[0]) == 1
+
+    monkeypatch.setattr(queries, "insert_posts", real_insert)
+    again = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, sleep=lambda s: None)
+    assert server.cursors[-1] == str(EVENTS[0]["time_us"]) and again.new == 2  # resumed: posts 4 and 6

@@ -17,6 +17,8 @@ from typing import Optional
 import click
 import typer
 
+from monitor.cli import compliance as cli_compliance
+from monitor.cli import cluster as cli_cluster
 from monitor.cli import data as cli_data
 from monitor.cli import label as cli_label
 from monitor.cli import models as cli_models
@@ -100,7 +102,8 @@ def collect(
     since: Optional[str] = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
     until: Optional[str] = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
     max_posts: Optional[int] = typer.Option(None, "--max", min=1, help="Read at most this many posts per query."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="X only: count matching posts, read nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Say what a run would fetch and store; store nothing (X: counts only)."),
 ) -> None:
     """Collect new posts from the enabled sources, incrementally.
 
@@ -118,6 +121,12 @@ def collect(
     if dry_run:
         for line in jobs.dry_run(current, source, window):
             out.print(line, markup=False, highlight=False)
+        return
+    if _broker(current) and not (since or until or max_posts):
+        from monitor.cluster.enqueue import enqueue_collect
+
+        queued = enqueue_collect(current, source)
+        out.print(f"enqueued {plural(queued.tasks, 'collect task')} for the workers", markup=False)
         return
     with progress(ctx) as bar:
         tasks: dict[str, object] = {}
@@ -145,6 +154,11 @@ def _exit_for(summaries) -> None:
         raise typer.Exit(code)
 
 
+def _broker(current) -> bool:
+    """Whether work goes to the queues (``[cluster] broker_url`` or STANCE_BROKER_URL) instead of running here."""
+    return bool(current.cluster.broker_url)
+
+
 def _as_datetime(day: Optional[date]) -> Optional[datetime]:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) if day else None
 
@@ -161,6 +175,13 @@ def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore"
     from monitor import jobs
 
     current = settings(ctx)
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_classify
+
+        queued = enqueue_classify(current, rescore=rescore)
+        out.print(f"enqueued {plural(queued.tasks, 'task')} for {plural(queued.items, 'post')} with {queued.model}",
+                  markup=False)
+        return
     with progress(ctx) as bar:
         task = bar.add_task("classifying posts", total=None if rescore else jobs.count_pending(current))
         result = jobs.classify(current, on_batch=lambda n: bar.advance(task, n), rescore=rescore)
@@ -198,6 +219,13 @@ def report(
     if first and last and first > last:
         raise typer.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
     current = settings(ctx)
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_report
+
+        enqueue_report(current, date_from=first, date_to=last, freq=freq, langs=parse_list(lang),
+                       sources=parse_list(source), formats=formats, out_dir=out_dir)
+        out.print("enqueued the report for the workers", markup=False)
+        return
     with progress(ctx) as bar:
         task = bar.add_task("report", total=None)
         result = jobs.report(
@@ -248,26 +276,49 @@ def stream(
 ) -> None:
     """Follow a live feed and keep the posts that match the topic's keywords, resuming where it stopped.
 
+    A long-lived process (run it under systemd, see docs/deploy.md); SIGTERM ends it after the current batch.
+    Each batch of matching posts is stored together with the feed's cursor; with a broker configured the new
+    posts' ids then go to the workers to be classified.
+
     Example: stance stream --source bluesky
     """
+    import threading
+
     from monitor import jobs
     from monitor.ingest.stream import JETSTREAM_URL, stream_bluesky
+    from monitor.scheduling.scheduler import stop_on_signals
 
     if source != "bluesky":
         raise typer.BadParameter(f"live mode exists for bluesky only, got {source!r}", param_hint="--source")
     current = settings(ctx)
     url = current.sources["bluesky"].options.get("jetstream_url", JETSTREAM_URL)
-    summary = stream_bluesky(jobs.open_store(current), jobs.ingest_context(current), url=url, max_events=max_events)
-    out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}",
-              markup=False)
+    sessions = jobs.open_store(current)
+    on_stored = None
+    if _broker(current):
+        from monitor.cluster.enqueue import enqueue_posts
+
+        with sessions.begin() as session:
+            version_id = jobs.ensure_active_model(session).id
+        on_stored = lambda ids: enqueue_posts(current, ids, version_id)  # noqa: E731
+    stop = threading.Event()
+    restore = stop_on_signals(stop)
+    try:
+        summary = stream_bluesky(sessions, jobs.ingest_context(current), url=url, max_events=max_events,
+                                 stop=stop.is_set, on_stored=on_stored)
+    finally:
+        restore()
+    out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}, "
+              f"{summary.deleted} deleted (by their authors or with their accounts)", markup=False)
 
 
 cli_data.register(app)
+cli_compliance.register(app)
 cli_status.register(app)
 cli_models.register(app)
 cli_schedule.register(app)
 cli_label.register(app)
 cli_serve.register(app)
+cli_cluster.register(app)
 
 
 def _usage_line(exc: click.ClickException) -> str:

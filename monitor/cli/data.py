@@ -162,22 +162,38 @@ def export(
 
 def purge(
     ctx: typer.Context,
-    source: str = typer.Option(..., "--source", help="The source the ids belong to, e.g. x."),
-    ids_file: Path = typer.Argument(..., metavar="IDS_FILE",
-                                    help="A file with one source id per line (e.g. from X compliance jobs)."),
+    source: Optional[str] = typer.Option(None, "--source", help="The source the ids belong to, e.g. x."),
+    ids_file: Optional[Path] = typer.Argument(None, metavar="[IDS_FILE]",
+                                              help="A file with one source id per line (e.g. X compliance)."),
+    author_did: Optional[str] = typer.Option(None, "--author-did",
+                                             help="Delete every Bluesky post of this account (did:plc:...)."),
+    reason: str = typer.Option("purge on request", "--reason", help="Why, for the audit log."),
 ) -> None:
-    """Delete posts by id from every table.
+    """Delete posts by id, or a Bluesky account's posts, from every table; logged in the audit log.
 
     Example: stance purge --source x deleted_ids.txt
     """
-    from monitor import jobs
-    from storage.queries import purge_posts
+    from monitor import compliance, jobs
+    from monitor.ingest.privacy import load_salt
 
+    if (ids_file is None) == (author_did is None):
+        raise typer.BadParameter("give IDS_FILE with --source, or --author-did DID", param_hint="IDS_FILE")
+    if author_did is not None:
+        if not author_did.startswith("did:"):
+            raise typer.BadParameter(f"expected a DID like did:plc:..., got {author_did!r}",
+                                     param_hint="--author-did")
+        result = compliance.purge_bluesky_account(jobs.open_store(settings(ctx)), author_did, load_salt(), reason)
+        out.print(f"deleted {plural(result.deleted, 'post')} of {author_did}", markup=False)
+        return
+    if source is None:
+        raise typer.BadParameter("IDS_FILE needs --source", param_hint="--source")
+    assert ids_file is not None
     try:
         ids = [line.strip() for line in ids_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError as exc:
         raise MonitorError(f"{ids_file}: cannot read: {exc.strerror}") from None
-    sessions = jobs.open_store(settings(ctx))
-    with sessions.begin() as session:
-        n = purge_posts(session, source, ids)
-    out.print(f"deleted {plural(n, 'post')}", markup=False)
+    result = compliance.purge_ids(jobs.open_store(settings(ctx)), source, ids, reason)
+    out.print(f"deleted {plural(result.deleted, 'post')}", markup=False)
+    if result.not_found:
+        shown = ", ".join(result.not_found[:20]) + (", ..." if len(result.not_found) > 20 else "")
+        out.print(f"{len(result.not_found)} not stored: {shown}", markup=False)

@@ -38,14 +38,25 @@ def _runtime(ctx: typer.Context, stop: threading.Event):
     from monitor import jobs
     from monitor.scheduling.alerts import parse_alerts
     from monitor.scheduling.config import parse_schedule
-    from monitor.scheduling.runners import default_runners
     from monitor.scheduling.scheduler import Runtime
 
     current = settings(ctx)
     file = str(current.path or "stance.toml")
     plan = parse_schedule(current.schedule, current.sources, file)
     alerts = parse_alerts(current.alerts, os.environ, file)
-    return Runtime(jobs.open_store(current), plan, default_runners(), current, alerts, stop=stop)
+    return Runtime(jobs.open_store(current), plan, runners_for(current), current, alerts, stop=stop)
+
+
+def runners_for(current):
+    """The runners that do the work here, or, with a broker configured, put it on the queues instead."""
+    from monitor.scheduling.runners import default_runners
+
+    runners = default_runners()
+    if current.cluster.broker_url:
+        from monitor.cluster.enqueue import enqueue_runners
+
+        runners.update(enqueue_runners())
+    return runners
 
 
 def _close(runtime) -> None:

@@ -26,8 +26,12 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     from monitor import jobs
     from monitor.status import status as read_status
 
-    with jobs.open_store(settings(ctx), read_only=True, must_exist=True)() as session:
+    from monitor.cluster.inspect import cluster_status
+
+    current = settings(ctx)
+    with jobs.open_store(current, read_only=True, must_exist=True)() as session:
         summary = read_status(session)
+        summary["cluster"] = cluster_status(current, session)
     if as_json:
         out.print_json(json.dumps(summary, default=str))
         return
@@ -60,5 +64,37 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
                                (job["last_success_at"] or "never")[:19], "" if lag is None else f"{lag / 60:.0f} min",
                                failure[:70], str(len(job["collection_gaps"])))
         out.print(jobs_table)
+    _print_cluster(summary["cluster"])
     for alert in summary.get("alerts", [])[:10]:
         out.print(f"alert {alert['period_start'][:10]}: {alert['message']}", markup=False, highlight=False)
+
+
+def _print_cluster(cluster: dict) -> None:
+    from rich.table import Table
+
+    lags = Table("source", "lag (newest post collected)", title="lag")
+    for source, seconds in sorted(cluster["sources_lag_seconds"].items()):
+        lags.add_row(source, _duration(seconds))
+    if cluster["firehose_lag_seconds"] is not None:
+        lags.add_row("firehose cursor", _duration(cluster["firehose_lag_seconds"]))
+    out.print(lags)
+    if not cluster["broker"]:
+        out.print("no broker configured: jobs run in the process that starts them", markup=False)
+        return
+    if "broker_error" in cluster:
+        out.print(f"broker {cluster['broker']}: unreachable ({cluster['broker_error']})", markup=False)
+        return
+    queues = Table("queue", "waiting", title=f"broker {cluster['broker']}")
+    for name, depth in cluster["queues"].items():
+        queues.add_row(name, str(depth))
+    out.print(queues)
+    workers = cluster["workers"]
+    out.print(f"{len(workers)} worker(s) answering: {', '.join(workers) or 'none'}", markup=False)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

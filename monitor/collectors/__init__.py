@@ -50,7 +50,9 @@ class FetchWindow:
 @runtime_checkable
 class Collector(Protocol):
     name: ClassVar[str]
-    #: Network sources keep only posts that mention one of the topic's keywords; files keep everything.
+    #: Whether posts that mention none of the topic's keywords are dropped, unless ``[sources.NAME]
+    #: keyword_filter`` says otherwise. Off where the platform ran the query (search APIs, hashtag timelines):
+    #: what it matched is paid for and kept, relevance is the classifier's job. On for feeds with no search.
     filter_by_keywords: ClassVar[bool]
 
     def queries(self) -> list[str]:

@@ -19,7 +19,7 @@ from atproto_client import exceptions as at_errors
 from atproto_client.request import Request
 
 from monitor.collectors import FetchWindow, ItemError, Page
-from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, source_policy
+from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, require_env, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
@@ -32,7 +32,7 @@ POST_COLLECTION = "app.bsky.feed.post"
 
 class BlueskyCollector:
     name: ClassVar[str] = "bluesky"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -53,11 +53,8 @@ class BlueskyCollector:
     def from_settings(
         cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
     ) -> BlueskyCollector:
-        for variable in (HANDLE_ENV, PASSWORD_ENV):
-            if not environ.get(variable):
-                raise CollectorError(
-                    f"bluesky: {variable} is not set (search needs a login; use an app password)"
-                )
+        credentials = require_env(environ, "bluesky", (HANDLE_ENV, PASSWORD_ENV),
+                                  "search needs a login; use an app password")
         if not settings.query:
             raise CollectorError("bluesky: [sources.bluesky] query is empty")
         policy = source_policy(settings)
@@ -67,7 +64,7 @@ class BlueskyCollector:
         client = Client(base_url=settings.base_url, request=request) if settings.base_url else Client(
             request=request)
         return cls(
-            client, (environ[HANDLE_ENV], environ[PASSWORD_ENV]), settings.query, settings.max_posts_per_run,
+            client, credentials, settings.query, settings.max_posts_per_run,
             policy,
         )
 
@@ -213,9 +210,11 @@ def post_view_to_record(raw: Any) -> PostRecord:
         raise InvalidRecord("record.text: missing or empty")
     created_at = time_field(record.get("createdAt") or raw.get("indexedAt"), "record.createdAt")
     author = raw.get("author") if isinstance(raw.get("author"), Mapping) else {}
-    handle = author.get("handle") or author.get("did")
-    if not handle:
-        raise InvalidRecord("author.handle: missing")
+    # The DID, not the handle: handles change and name the person; the stream knows authors by DID only, so
+    # one account has one pseudonym whichever way its posts came, and a deletion by DID finds them all.
+    did = author.get("did") or uri.removeprefix("at://").split("/", 1)[0]
+    if not did:
+        raise InvalidRecord("author.did: missing")
     langs = record.get("langs")
     counts = (
         ("likeCount", "likes"),
@@ -228,8 +227,8 @@ def post_view_to_record(raw: Any) -> PostRecord:
         source_id=uri,
         text=text,
         created_at=created_at,
-        author=str(handle),
-        url=post_url(str(handle), uri),
+        author=str(did),
+        url=post_url(str(did), uri),
         lang_hint=langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
         metrics={ours: raw[theirs] for theirs, ours in counts if isinstance(raw.get(theirs), int)},
         raw=dict(raw),

@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -32,8 +32,8 @@ MAX_ID_CHARS = 256
 MAX_URL_CHARS = 2048
 #: The longest CSV field read at all; longer texts than MAX_TEXT_CHARS are still rejected, row by row.
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
-#: Deeper JSON is rejected: pseudonymising and cleaning the payload walk it recursively.
-MAX_NESTING = 100
+#: Deeper JSON is rejected: no real post nests this far, and the pipeline walks payloads recursively.
+MAX_NESTING = 64
 #: How much of a rejected line is kept in the rejects file.
 MAX_REJECT_CHARS = 10_000
 _METRICS = ("likes", "reposts", "replies", "quotes")
@@ -66,6 +66,11 @@ class FileCollector:
     def queries(self) -> list[str]:
         return list(self.paths)
 
+    @staticmethod
+    def original(raw: Any) -> str:
+        """The input line a raw item was read from, as the rejects file keeps it (fix it and import it again)."""
+        return raw[3]
+
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
         page = Page(items=[], positions=[])
         for position, item in read_items(resolve(query), self.mapping):
@@ -80,7 +85,7 @@ class FileCollector:
         yield page
 
     def to_post(self, raw: Any) -> PostRecord:
-        kind, payload, extra = raw
+        kind, payload, extra, _ = raw
         if kind == "x":
             return tweet_to_record(payload, extra)
         try:
@@ -90,10 +95,11 @@ class FileCollector:
 
 
 def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
-    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None)``, ``("x", tweet,
-    users)`` for X API payloads, or an ItemError naming the line. Raises ImportFailed if unreadable.
-
-    The file is read as it is consumed, never whole, so memory does not grow with the file."""
+    """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None, line)``, ``("x", tweet,
+    users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in
+    the file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises
+    ImportFailed if the file is unreadable. The file is read as it is consumed, never whole, so memory does
+    not grow with the file."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except OSError as exc:
@@ -125,37 +131,49 @@ def _jsonl_rows(path: Path, lines: Iterable[bytes], detect_x: bool = True) -> It
             )
             continue
         try:
-            obj, too_deep = json.loads(text), False
+            obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            reason = f"malformed JSON: {exc.msg} (column {exc.colno})"
-            yield position, ItemError(position, reason, _clip(text))
+            yield position, ItemError(position, f"malformed JSON: {exc.msg} (column {exc.colno})", _clip(text))
             continue
-        except RecursionError:  # deeper than the parser goes
-            obj, too_deep = None, True
-        if too_deep or _nested_deeper_than(obj, MAX_NESTING):
-            reason = f"malformed JSON: nested over {MAX_NESTING} deep"
-            yield position, ItemError(position, reason, _clip(text))
+        except RecursionError:
+            yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
             continue
         if not isinstance(obj, dict):
-            reason = f"expected a JSON object, got {type(obj).__name__}"
-            yield position, ItemError(position, reason, _clip(text))
+            yield position, ItemError(position, f"expected a JSON object, got {type(obj).__name__}", _clip(text))
             continue
-        yield from _expand(position, obj, detect_x)
+        if _depth(obj) > MAX_NESTING:
+            # Checked here, not left to the recursion limit: that limit is process-wide and libraries raise it.
+            yield position, ItemError(position, "malformed JSON: nested too deeply", _clip(text))
+            continue
+        yield from _expand(position, obj, text, detect_x)
 
 
-def _expand(position: str, obj: dict[str, Any], detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iteratively: the point is not to recurse)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict):
+            current = list(current.values())
+        if isinstance(current, list):
+            deepest = max(deepest, depth)
+            pending.extend((item, depth + 1) for item in current if isinstance(item, (dict, list)))
+    return deepest
+
+
+def _expand(position: str, obj: dict[str, Any], line: str, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
     """An X API page holds many tweets; everything else is one row (a bare tweet object is recognised
     unless a column map says how to read the rows)."""
     if isinstance(obj.get("data"), list):
         users = users_by_id(obj.get("includes"))
         for tweet in obj["data"]:
-            yield position, ("x", tweet, users)
+            yield position, ("x", tweet, users, line)
     elif isinstance(obj.get("data"), dict):
-        yield position, ("x", obj["data"], users_by_id(obj.get("includes")))
+        yield position, ("x", obj["data"], users_by_id(obj.get("includes")), line)
     elif detect_x and ("author_id" in obj or "edit_history_tweet_ids" in obj or "public_metrics" in obj):
-        yield position, ("x", obj, None)
+        yield position, ("x", obj, None, line)
     else:
-        yield position, ("simple", obj, None)
+        yield position, ("simple", obj, None, line)
 
 
 def _csv_rows(path: Path, data: IO[bytes], mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
@@ -188,7 +206,14 @@ def _csv_rows(path: Path, data: IO[bytes], mapping: ColumnMap = SIMPLE) -> Itera
         elif None in row:
             yield position, ItemError(position, f"too many fields ({len(values) + len(row[None])})")
         else:
-            yield position, ("simple", row, None)
+            yield position, ("simple", row, None, _csv_line(reader.fieldnames, row))
+
+
+def _csv_line(header: Sequence[str], row: dict[str, str]) -> str:
+    """A CSV row written back as one CSV record (quoted as needed), in the header's column order."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([row.get(name, "") for name in header])
+    return buffer.getvalue()
 
 
 def _header_problem(header: list[str], mapping: ColumnMap) -> str:
@@ -198,18 +223,6 @@ def _header_problem(header: list[str], mapping: ColumnMap) -> str:
     if preset:
         return f"{problem}; this looks like a {preset} export: use --preset {preset}"
     return f"{problem}; say which column holds the text with --map text=COLUMN"
-
-
-def _nested_deeper_than(value: Any, limit: int) -> bool:
-    """True when ``value`` nests objects or lists more than ``limit`` deep (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 def _clip(text: str) -> str:

@@ -31,7 +31,7 @@ INDEXING_LAG_SECONDS = 600
 
 class HackerNewsCollector:
     name: ClassVar[str] = "hackernews"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,

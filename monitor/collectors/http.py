@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,9 @@ def call_with_retries(
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classify decides; anything unknown is re-raised untouched
+            if host_not_found(exc):
+                # A name that does not resolve will not resolve in five seconds either: fail now, once.
+                raise CollectorError(f"{what}: host not found") from exc
             verdict = classify(exc)
             if verdict is None:
                 raise
@@ -115,6 +119,33 @@ def call_with_retries(
                     f"{what}: no time left in the run's time budget to retry after {_describe(exc)}"
                 ) from exc
             policy.sleep(delay)
+
+
+def require_env(environ: Mapping[str, str], source: str, names: tuple[str, ...], hint: str) -> tuple[str, ...]:
+    """The values of the environment variables a source needs (secrets never come from files); a missing one is
+    a CollectorError naming the variable and how to get it."""
+    for name in names:
+        if not environ.get(name):
+            raise CollectorError(f"{source}: {name} is not set ({hint})")
+    return tuple(environ[name] for name in names)
+
+
+def host_not_found(exc: BaseException) -> bool:
+    """Whether a failure comes from a DNS lookup that failed. Each client library wraps socket.gaierror in its
+    own exceptions (requests, urllib3, httpx, prawcore, Mastodon.py), so the chain of causes is walked."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        pending.extend([current.__cause__, current.__context__])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(getattr(current, attr, None) for attr in ("original_exception", "reason"))
+    return False
 
 
 def _rate_limit_delay(reset_at: float | None, tries: int, policy: RetryPolicy, what: str) -> float:

@@ -9,6 +9,7 @@ The same status seen through two instances has one URI, which is its ``source_id
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ from monitor.collectors.http import (
 )
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
+from monitor.ingest.privacy import handle_free
 from monitor.ingest.records import InvalidRecord, PostRecord, time_field
 
 TOKEN_ENV = "MASTODON_ACCESS_TOKEN"
@@ -45,7 +47,7 @@ SEARCH_PREFIX = "search:"
 
 class MastodonCollector:
     name: ClassVar[str] = "mastodon"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -236,11 +238,13 @@ def status_to_record(raw: Any) -> PostRecord:
         raise InvalidRecord("account: missing")
     return PostRecord(
         source="mastodon",
-        source_id=uri,
+        # The URI names the account (/users/<name>/statuses/<id>); without the name it is still unique.
+        source_id=handle_free_uri(uri),
         text=text,
         created_at=created_at,
         author=full_handle(account),
-        url=status.get("url") or uri,
+        # Every web URL of a status names its account, so none is stored.
+        url=None,
         lang_hint=status.get("language") or None,
         metrics={
             ours: status[theirs]
@@ -253,6 +257,17 @@ def status_to_record(raw: Any) -> PostRecord:
         },
         raw=dict(raw),
     )
+
+
+def handle_free_uri(uri: str) -> str:
+    """``https://host/users/name/statuses/id`` -> ``https://host/statuses/id``; other forms lose any profile path."""
+    match = _STATUS_URI.match(uri)
+    if match:
+        return f"{match['origin']}/statuses/{match['id']}"
+    return handle_free(uri)
+
+
+_STATUS_URI = re.compile(r"^(?P<origin>https?://[^/]+)/(?:users/[^/]+/statuses|@[^/]+)/(?P<id>[^/?#]+)$")
 
 
 def full_handle(account: Mapping[str, Any]) -> str | None:

@@ -22,6 +22,7 @@ from monitor.collectors.http import (
     RetryPolicy,
     call_with_retries,
     post_budget,
+    require_env,
     reset_from_headers,
     source_policy,
 )
@@ -36,7 +37,7 @@ KINDS = ("search", "comments")
 
 class RedditCollector:
     name: ClassVar[str] = "reddit"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -56,11 +57,8 @@ class RedditCollector:
     def from_settings(
         cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
     ) -> RedditCollector:
-        for variable in (ID_ENV, SECRET_ENV):
-            if not environ.get(variable):
-                raise CollectorError(
-                    f"reddit: {variable} is not set (create a 'script' app at reddit.com/prefs/apps)"
-                )
+        client_id, secret = require_env(environ, "reddit", (ID_ENV, SECRET_ENV),
+                                        "create a 'script' app at reddit.com/prefs/apps")
         subreddits = settings.options.get("subreddits", [])
         if (
             not isinstance(subreddits, list)
@@ -72,7 +70,7 @@ class RedditCollector:
             )
         policy = source_policy(settings)
         reddit = build_client(
-            environ[ID_ENV], environ[SECRET_ENV], environ.get(AGENT_ENV) or USER_AGENT, settings.base_url,
+            client_id, secret, environ.get(AGENT_ENV) or USER_AGENT, settings.base_url,
             policy.timeout,
         )
         return cls(reddit, subreddits, settings.query, settings.max_posts_per_run, policy)
@@ -97,7 +95,7 @@ class RedditCollector:
             path, params = self._listing(subreddit, kind, after)
             try:
                 listing = call_with_retries(
-                    lambda: self.reddit.request(method="GET", path=path, params=params),
+                    lambda path=path, params=params: self.reddit.request(method="GET", path=path, params=params),
                     self.policy,
                     lambda exc: classify_error(exc, self.policy.clock()),
                     f"reddit {query}",

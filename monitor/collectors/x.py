@@ -25,6 +25,7 @@ from monitor.collectors.http import (
     RetryPolicy,
     call_with_retries,
     post_budget,
+    require_env,
     reset_from_headers,
     source_policy,
 )
@@ -43,7 +44,7 @@ USER_FIELDS = ["username", "name"]
 
 class XCollector:
     name: ClassVar[str] = "x"
-    filter_by_keywords: ClassVar[bool] = True
+    filter_by_keywords: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -61,9 +62,7 @@ class XCollector:
 
     @classmethod
     def from_settings(cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]) -> XCollector:
-        token = environ.get(TOKEN_ENV)
-        if not token:
-            raise CollectorError(f"x: {TOKEN_ENV} is not set (an X API bearer token is required)")
+        (token,) = require_env(environ, "x", (TOKEN_ENV,), "an X API bearer token is required")
         if not settings.query:
             raise CollectorError("x: [sources.x] query is empty")
         full_archive = settings.options.get("full_archive", False)
@@ -240,9 +239,10 @@ def rebase(url: str, base_url: str) -> str:
 
 
 class _HideRequestHeaders(logging.Filter):
-    # tweepy logs every request's headers, bearer token included, at DEBUG.
+    # tweepy logs every request's headers, bearer token included, and every response's full body (usernames
+    # and display names) at DEBUG.
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Making API request")
+        return not str(record.msg).startswith(("Making API request", "Received API response"))
 
 
 _HEADER_FILTER = _HideRequestHeaders()

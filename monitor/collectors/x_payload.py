@@ -46,7 +46,7 @@ def tweet_to_record(
         text=text,
         created_at=created_at,
         author=username or (str(author_id) if author_id is not None else None),
-        url=f"https://x.com/{username or 'i/web'}/status/{tweet_id}",
+        url=f"https://x.com/i/web/status/{tweet_id}",
         lang_hint=tweet.get("lang"),
         metrics={
             ours: int(metrics[theirs])

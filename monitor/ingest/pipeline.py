@@ -8,8 +8,8 @@ Classification commits per batch and only ever adds rows missing for the active 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -23,7 +23,7 @@ from monitor.collectors import Collector, FetchWindow, ItemError
 from monitor.collectors.http import RetryPolicy
 from monitor.errors import Terminated
 from monitor.ingest.normalise import content_hash, matches_keywords, normalise_text, record_to_row
-from monitor.ingest.privacy import pseudonymise, scrub_raw
+from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
 from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
 from storage.models import CollectionRun
@@ -45,9 +45,18 @@ class IngestContext:
     pseudonymise_authors: bool = True
     pseudonymise_raw: bool = True
     keywords: tuple[str, ...] = ()
+    #: Source name -> keyword filter on/off from the configuration; sources not named use the collector's default.
+    keyword_filters: Mapping[str, bool] = field(default_factory=dict)
+    #: Sources stored without any author (not even a pseudonym).
+    aggregate_only: tuple[str, ...] = ()
+    mask_mentions: bool = False
+
     #: Posts dated before this, or more than ``future`` after now, are rejected (typos, placeholder dates).
     earliest: datetime = EARLIEST_POST
     future: timedelta = timedelta(days=2)
+
+    def filters_keywords(self, collector: Collector) -> bool:
+        return self.keyword_filters.get(collector.name, collector.filter_by_keywords)
 
 
 @dataclass
@@ -80,27 +89,41 @@ class RunSummary:
 
 
 def ingest(session: Session, records: Iterable[PostRecord], context: IngestContext) -> list[int]:
-    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit."""
-    rows, seen = [], set()
-    now = queries.utcnow()
+    """Store ``records`` that are not stored yet; returns the new posts' ids. Does not commit.
+
+    Works on the whole batch at once: languages are detected in one vectorised pass, each author is hashed
+    once per batch, and the rows go to the database as one executemany of a cached statement."""
+    unique: dict[tuple[str, str], PostRecord] = {}
     for record in records:
-        key = (record.source, record.source_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        detected = context.detector.detect(record.text)
-        author = record.author
-        raw = record.raw
-        if context.pseudonymise_authors:
-            author = pseudonymise(author, record.source, context.salt)
-        if context.pseudonymise_raw and raw is not None:
-            raw = scrub_raw(raw, record.source, context.salt)
+        unique.setdefault((record.source, record.source_id), record)
+    batch = list(unique.values())
+    # Languages are detected on the text as posted, before any mention is masked.
+    detected = context.detector.detect_many([record.text for record in batch])
+    pseudonyms: dict[tuple[str | None, str], str | None] = {}
+    now = queries.utcnow()
+    rows = []
+    for record, language in zip(batch, detected):
+        author, raw = record.author, record.raw
+        if context.mask_mentions:
+            record = replace(record, text=mask_mentions(record.text))
+        if record.source in context.aggregate_only:
+            author = None
+            raw = strip_people(raw, context.mask_mentions) if raw is not None else None
+        else:
+            if context.pseudonymise_authors:
+                key = (author, record.source)
+                if key not in pseudonyms:
+                    pseudonyms[key] = pseudonymise(author, record.source, context.salt)
+                author = pseudonyms[key]
+            if context.pseudonymise_raw and raw is not None:
+                raw = scrub_raw(raw, record.source, context.salt)
+            raw = clean_strings(raw, context.mask_mentions) if raw is not None else None
         rows.append(
             record_to_row(
                 record,
                 topic=context.topic,
-                lang=detected.lang,
-                lang_confidence=detected.confidence,
+                lang=language.lang,
+                lang_confidence=language.confidence,
                 author=author,
                 raw=raw,
                 collected_at=now,
@@ -161,7 +184,7 @@ def collect_query(
 
 
 def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
-    records, where = [], []
+    records, where, skipped_before = [], [], summary.skipped
     positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
     latest = datetime.now(timezone.utc) + context.future
     for raw, position in zip(page.items, positions):
@@ -169,14 +192,14 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
             record = checked(collector.to_post(raw), context.earliest, latest)
         except InvalidRecord as exc:
             summary.invalid += 1
-            summary.errors.append(ItemError(position, _clip(str(exc)), _preview(raw)))
+            summary.errors.append(ItemError(position, _clip(str(exc)), _original(collector, raw)))
             continue
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             summary.invalid += 1
             reason = f"unexpected payload: {short_error(exc)}"
-            summary.errors.append(ItemError(position, reason, _preview(raw)))
+            summary.errors.append(ItemError(position, reason, _original(collector, raw)))
             continue
-        if collector.filter_by_keywords and not matches_keywords(record.text, context.keywords):
+        if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
             summary.skipped += 1
             continue
         records.append(record)
@@ -195,6 +218,9 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
             with sessions.begin() as session:
                 queries.set_cursor(session, collector.name, query, page.cursor)
     summary.pages += 1
+    if skipped_before != summary.skipped:
+        log.info("%s %r page %d: %d off-topic posts dropped by the keyword filter", collector.name, query,
+                 summary.pages, summary.skipped - skipped_before)
     summary.fetched += len(page.items)
     summary.new += new
     summary.invalid += refused
@@ -251,10 +277,16 @@ def _finish_run(sessions, summary: RunSummary) -> None:
         run = session.get(CollectionRun, summary.run_id)
         run.finished_at = queries.utcnow()
         run.pages, run.fetched, run.new = summary.pages, summary.fetched, summary.new
-        run.rejected, run.counted = summary.rejected, summary.counted
+        run.rejected, run.counted, run.skipped = summary.rejected, summary.counted, summary.skipped
         run.status, run.error = summary.status, summary.error
         if summary.errors:
             run.gaps = {"errors": [_clip(f"{e.position}: {e.reason}") for e in summary.errors[:200]]}
+
+
+def _original(collector: Collector, raw: object) -> str:
+    """What the rejects keep of a bad item: the input line where the source has one (files), else a preview."""
+    original = getattr(collector, "original", None)
+    return original(raw) if original is not None else _preview(raw)
 
 
 def _preview(raw: object, limit: int = 500) -> str:
@@ -271,8 +303,15 @@ def classify_pending(
     model_version_id: int,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    post_ids: Sequence[int] | None = None,
+    until_id: int | None = None,
+    after_id: int = 0,
 ) -> int:
     """Classify every stored post that has no classification by ``model_version_id``. Returns how many.
+
+    ``post_ids`` limits the work to those posts, ``after_id``/``until_id`` to an id range (the cluster's
+    embed-and-classify and re-score tasks). Only missing classifications are computed and written, and the
+    write ignores rows that appeared meanwhile, so running the same work twice stores it once.
 
     A post is encoded once: its embedding is stored with its first classification and read back by every
     later model version, and sentiment already scored by the current scorers is reused. So re-scoring
@@ -280,12 +319,12 @@ def classify_pending(
     """
     encoder = getattr(classifier, "encoder_name", None)
     scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
-    done, after_id = 0, 0
+    done = 0
     while True:
         with sessions.begin() as session:
-            batch = session.execute(
-                queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder)
-            ).all()
+            stmt = queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder,
+                                              post_ids=post_ids, until_id=until_id)
+            batch = session.execute(stmt).all()
             if not batch:
                 return done
             texts, langs = [row.text for row in batch], [row.lang for row in batch]

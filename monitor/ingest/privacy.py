@@ -11,6 +11,7 @@ logs.
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import secrets
 import stat
@@ -129,3 +130,45 @@ def _scrub_everything(value: Any, source: str, salt: str) -> Any:
     if value is None or isinstance(value, bool):
         return value
     return pseudonymise(str(value), source, salt)
+
+
+#: ``@name`` and ``@name@instance`` (Mastodon), not e-mail addresses.
+_MENTION = re.compile(r"(?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.-]*(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?")
+#: Profile paths inside URLs: ``/@name``, ``/users/name``, ``/u/name``, ``/user/name``, ``/profile/name``.
+_PROFILE_PATH = re.compile(r"/(?:@[^/\s?#]+|(?:users|user|u|profile)/[^/\s?#]+)")
+
+MENTION_MASK = "@user"
+
+
+def mask_mentions(text: str) -> str:
+    """``text`` with every @mention replaced by ``@user``."""
+    return _MENTION.sub(MENTION_MASK, text)
+
+
+def strip_people(raw: Any, mask: bool = False) -> Any:
+    """A copy of ``raw`` without any key that identifies a person (aggregate-only storage), cleaned as
+    ``clean_strings`` does."""
+    if isinstance(raw, dict):
+        return {key: strip_people(value, mask) for key, value in raw.items()
+                if key not in AUTHOR_KEYS and key not in PERSON_OBJECTS}
+    if isinstance(raw, list):
+        return [strip_people(item, mask) for item in raw]
+    return clean_strings(raw, mask)
+
+
+def clean_strings(raw: Any, mask: bool = False) -> Any:
+    """A copy of ``raw`` whose strings hold no profile path in a URL; with ``mask``, no @mention either."""
+    if isinstance(raw, dict):
+        return {key: clean_strings(value, mask) for key, value in raw.items()}
+    if isinstance(raw, list):
+        return [clean_strings(item, mask) for item in raw]
+    if isinstance(raw, str):
+        return handle_free(mask_mentions(raw) if mask else raw)
+    return raw
+
+
+def handle_free(value: str) -> str:
+    """``value`` with profile paths in URLs (``/@name``, ``/users/name``) replaced by ``/_``."""
+    if "/" not in value:
+        return value
+    return _PROFILE_PATH.sub("/_", value)

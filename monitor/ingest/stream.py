@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -22,9 +22,11 @@ from websockets.sync.client import connect as websocket_connect
 from monitor.collectors.bluesky import POST_COLLECTION, post_url
 from monitor.ingest.normalise import matches_keywords
 from monitor.ingest.pipeline import IngestContext, ingest
+from monitor.ingest.privacy import pseudonymise
 from monitor.ingest.records import InvalidRecord, PostRecord
 from monitor.ingest.timeparse import parse_timestamp
 from storage import queries
+from storage.deletion import delete_by_author, delete_posts, stored_among
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,48 @@ class StreamSummary:
     new: int = 0
     reconnects: int = 0
     cursor: int | None = None
+    #: Stored posts removed because their author deleted them or the account was deactivated or deleted.
+    deleted: int = 0
+
+
+#: Account statuses after which an account's posts are removed (Jetstream ``account`` events).
+GONE_ACCOUNT_STATUSES = frozenset({"deactivated", "deleted", "takendown", "suspended"})
+
+
+@dataclass
+class Gone:
+    """Deletions seen in a batch of events: post URIs deleted by their authors, accounts gone."""
+
+    posts: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
+
+    def note(self, event: Mapping[str, Any]) -> None:
+        did = event.get("did")
+        if not isinstance(did, str) or not did:
+            return
+        commit, account = event.get("commit"), event.get("account")
+        if event.get("kind") == "commit" and isinstance(commit, Mapping):
+            if commit.get("operation") == "delete" and commit.get("collection") == POST_COLLECTION:
+                rkey = commit.get("rkey")
+                if isinstance(rkey, str) and rkey:
+                    self.posts.append(f"at://{did}/{POST_COLLECTION}/{rkey}")
+        elif event.get("kind") == "account" and isinstance(account, Mapping):
+            if account.get("active") is False and account.get("status") in GONE_ACCOUNT_STATUSES:
+                self.accounts.append(did)
+
+
+def apply_deletions(session, gone: Gone, salt: str) -> int:
+    """Delete the stored posts among ``gone`` everywhere, with an audit record; returns how many went."""
+    deleted = 0
+    stored = stored_among(session, SOURCE, gone.posts)
+    if stored:
+        deleted += delete_posts(session, SOURCE, stored, action="bluesky-delete", job="stream",
+                                reason="deleted by its author (Jetstream delete event)").deleted
+    for did in dict.fromkeys(gone.accounts):
+        deleted += delete_by_author(session, SOURCE, pseudonymise(did, SOURCE, salt) or "", action="bluesky-account",
+                                    reason="account deactivated or deleted (Jetstream account event)",
+                                    job="stream", source_id_prefix=f"at://{did}/", audit_nothing=False).deleted
+    return deleted
 
 
 def stream_bluesky(
@@ -54,26 +98,36 @@ def stream_bluesky(
     max_reconnects: int | None = None,
     connect: Callable[..., Any] = websocket_connect,
     sleep: Callable[[float], None] = time.sleep,
+    on_stored: Callable[[list[int]], Any] | None = None,
 ) -> StreamSummary:
     """Follow Jetstream until ``stop()`` is true, ``max_events`` were read, or ``max_reconnects`` is exceeded.
 
-    The cursor is stored under source ``bluesky`` and query ``cursor_query``.
+    The cursor is stored under source ``bluesky`` and query ``cursor_query``, in the transaction that stores
+    the batch of posts read up to it: it never points past a post that is not stored. ``on_stored`` gets the
+    new posts' ids after that commit (to enqueue their classification); if the process dies between the
+    commit and the call, the posts are stored and unclassified, and the next ``stance classify`` finds them.
     """
     with sessions() as session:
         state = queries.get_cursor(session, SOURCE, cursor_query) or {}
     summary = StreamSummary(cursor=state.get("time_us"))
     batch: list[PostRecord] = []
+    gone = Gone()
     since_flush = 0
     failures = 0
 
     def flush() -> None:
-        nonlocal batch, since_flush
+        nonlocal batch, gone, since_flush
         if summary.cursor is None or (not batch and not since_flush):
             return
         with sessions.begin() as session:
-            summary.new += len(ingest(session, batch, context))
+            new_ids = ingest(session, batch, context)
+            # After the batch's creates: a post created and deleted within one batch is not left behind.
+            summary.deleted += apply_deletions(session, gone, context.salt)
             queries.set_cursor(session, SOURCE, cursor_query, {"time_us": summary.cursor})
-        batch, since_flush = [], 0
+        summary.new += len(new_ids)
+        batch, gone, since_flush = [], Gone(), 0
+        if on_stored is not None and new_ids:
+            on_stored(new_ids)
 
     def finished() -> bool:
         return (max_events is not None and summary.events >= max_events) or (stop is not None and stop())
@@ -93,6 +147,7 @@ def stream_bluesky(
                         if record is not None and matches_keywords(record.text, context.keywords):
                             summary.matched += 1
                             batch.append(record)
+                        gone.note(event)
                     if len(batch) >= batch_size or since_flush >= FLUSH_EVERY_EVENTS:
                         flush()
                     if finished():

@@ -17,7 +17,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from monitor.errors import ConfigError
 
-KINDS = ("collect", "classify", "retrain", "alerts", "report")
+KINDS = ("collect", "classify", "retrain", "alerts", "report", "compliance", "expire")
+#: Sources with a platform compliance check (``run = "compliance"``).
+COMPLIANCE_SOURCES = ("x", "reddit")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _OPTIONS = {
     "collect": {"source"},
@@ -25,6 +27,8 @@ _OPTIONS = {
     "report": {"freq", "days"},
     "retrain": {"min_new_labels", "activate"},
     "alerts": set(),
+    "compliance": {"source"},
+    "expire": set(),
 }
 _COMMON = {"run", "cron", "after"}
 
@@ -174,6 +178,10 @@ def _job(name: str, table: Any, sources: set[str], tz: ZoneInfo, file: str) -> J
         source = _typed(table, "source", str, None, where, "a source name")
         if source not in sources:
             raise ConfigError(f"{where} source: expected one of {', '.join(sorted(sources))}, got {source!r}")
+    if kind == "compliance":
+        source = _typed(table, "source", str, None, where, "a source name")
+        if source not in COMPLIANCE_SOURCES:
+            raise ConfigError(f"{where} source: expected one of {', '.join(COMPLIANCE_SOURCES)}, got {source!r}")
     options = {key: table[key] for key in _OPTIONS[kind] - {"source"} if key in table}
     _check_options(options, where)
     return JobSpec(name, kind, cron, tuple(after), source, options)

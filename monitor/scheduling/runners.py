@@ -147,4 +147,23 @@ def default_runners() -> dict[str, Runner]:
         "report": run_report,
         "retrain": retrain_runner(),
         "alerts": run_alerts,
+        "compliance": run_compliance,
+        "expire": run_expire,
     }
+
+
+def run_compliance(context: JobContext, spec: JobSpec) -> JobResult:
+    """A platform's compliance check (``source = "x"`` or ``"reddit"``): delete what the platform says is gone."""
+    from monitor import compliance
+
+    result = compliance.run_check(context.settings, context.sessions, spec.source or "", job=spec.name)
+    return JobResult("ok", result.describe(), data={"checked": result.checked, "deleted": result.deleted,
+                                                     "not_found": len(result.not_found)})
+
+
+def run_expire(context: JobContext, spec: JobSpec) -> JobResult:
+    """Delete posts older than their source's retention period."""
+    from monitor import compliance
+
+    result = compliance.expire(context.sessions, context.settings.retention(), context.now, job=spec.name)
+    return JobResult("ok", f"expired {result.total} posts", data={"deleted": result.deleted})
