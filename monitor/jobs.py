@@ -19,12 +19,12 @@ from classifiers.language import LanguageDetector
 from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
-from monitor.errors import ImportFailed, ModelError, MonitorError
+from monitor.errors import ModelError, MonitorError
 from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
-from storage.engine import open_database, read_only_session_factory
+from storage.engine import open_database, open_sqlite_read_only, read_only_session_factory
 from storage.models import ModelVersion
 
 BUILTIN_PREFIX = "builtin:"
@@ -46,7 +46,13 @@ def open_store(settings: Settings, read_only: bool = False, must_exist: bool = F
     except MonitorError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one clear line
-        raise MonitorError(f"database {safe_url(settings.database_url)}: {type(exc).__name__}: {exc}") from exc
+        if read_only:  # a SQLite file we may not write (read-only file, folder or medium) can still be read
+            try:
+                return open_sqlite_read_only(settings.database_url)[1]
+            except Exception:  # noqa: BLE001 - report the first problem
+                pass
+        raise MonitorError(f"database {safe_url(settings.database_url)}: {type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:300]}") from exc
     return sessions
 
 
@@ -102,6 +108,8 @@ class ImportResult:
     path: Path
     summary: RunSummary
     rejects_path: Path | None = None
+    #: Why the file could not be read at all (missing, unreadable); the other files are imported anyway.
+    error: str | None = None
 
 
 def import_files(
@@ -117,7 +125,9 @@ def import_files(
         collector = FileCollector([str(path)], mapping)
         summary = collect_query(sessions, collector, str(path), context, on_page=on_page)
         if summary.status == "failed" and summary.fetched == 0 and not summary.errors:
-            raise ImportFailed(summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read")
+            error = summary.error.split(": ", 1)[-1] if summary.error else f"{path}: cannot read"
+            results.append(ImportResult(path, summary, error=error))
+            continue
         summary.errors.sort(key=_line_number)
         results.append(ImportResult(path, summary, write_rejects(path, summary.errors)))
     return results

@@ -13,6 +13,7 @@ Written files are meant for other tools and for spreadsheets:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -70,26 +71,37 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]], fmt: str | None = Non
                types: Mapping[str, str] | None = None) -> int:
     """Write rows; returns how many. ``types`` declares Parquet column types (see ``TYPES``)."""
     fmt = format_of(path, fmt)
-    rows = list(rows)
+    # JSONL, and CSV whose columns are declared, are written as the rows come (memory stays flat on large
+    # exports); Parquet, and CSV whose columns are the union of the rows' keys, need every row first.
+    if fmt == "parquet" or (fmt == "csv" and not types):
+        rows = list(rows)
+    written = 0
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "jsonl":
             with open(path, "w", encoding="utf-8") as handle:
-                for row in rows:
+                for written, row in enumerate(rows, start=1):
                     handle.write(json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False,
                                             default=str) + "\n")
         elif fmt == "csv":
-            columns = list(dict.fromkeys(key for row in rows for key in row)) or list(types or ())
+            if types:  # declared columns, in the order of the first row's keys
+                remaining = iter(rows)
+                first = next(remaining, None)
+                columns = list(first) if first is not None else list(types)
+                rows = itertools.chain([first], remaining) if first is not None else iter(())
+            else:
+                columns = list(dict.fromkeys(key for row in rows for key in row))
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns)
                 writer.writeheader()
-                for row in rows:
+                for written, row in enumerate(rows, start=1):
                     writer.writerow({k: csv_cell(v) for k, v in row.items()})
         else:
             _write_parquet(path, rows, types or {})
+            written = len(rows)
     except OSError as exc:
         raise MonitorError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return len(rows)
+    return written
 
 
 def utc_z(moment: datetime) -> str:

@@ -31,6 +31,15 @@ IRRELEVANT = ""
 SUMMED = ("posts", *(f"aspect_{a}" for a in ASPECTS), "safety_concern", "sentiment_n", "sentiment_sum",
           "sentiment_sq", "demo")
 _ONE_DAY = timedelta(days=1)
+#: Posts dated more than this many days ahead of today are left out of every count.
+FUTURE_DAYS = 2
+
+
+def _ceiling() -> date:
+    """The first day left out. A post dated in the future is a typo or a placeholder (9999-12-31); stored
+    before import checked dates, it would stretch every period series to that year (or past the last date
+    Python knows)."""
+    return date.today() + timedelta(days=FUTURE_DAYS + 1)
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,8 @@ class Scope:
     def where(self) -> list:
         if self.model_version_id is None:
             return [false()]
-        conditions = [Classification.model_version_id == self.model_version_id]
+        conditions = [Classification.model_version_id == self.model_version_id,
+                      Post.created_at < start_of_day(_ceiling())]
         if self.first_day is not None:
             conditions.append(Post.created_at >= start_of_day(self.first_day))
         if self.last_day is not None:
@@ -62,7 +72,8 @@ class Scope:
         """The same scope on the rollup table (every filter of a Scope is one of its keys)."""
         if self.model_version_id is None:
             return [false()]
-        conditions = [Rollup.model_version_id == self.model_version_id, Rollup.posts != 0]
+        conditions = [Rollup.model_version_id == self.model_version_id, Rollup.posts != 0,
+                      Rollup.day < _ceiling()]
         if self.first_day is not None:
             conditions.append(Rollup.day >= self.first_day)
         if self.last_day is not None:

@@ -101,6 +101,22 @@ def open_database(url: str = DEFAULT_URL) -> tuple[Engine, sessionmaker[Session]
     return engine, session_factory(engine)
 
 
+def open_sqlite_read_only(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """A SQLite file that cannot be written (read-only file, folder or medium), opened for reading only:
+    no WAL switch, no schema upgrade, no locks. Raises for other databases or when the schema is outdated."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        raise ValueError(f"not a SQLite file: {url}")
+    location = Path(parsed.database).resolve().as_uri()
+    engine = create_engine(f"sqlite:///{location}?mode=ro&immutable=1&uri=true")
+    if needs_upgrade(engine):
+        engine.dispose()
+        raise ValueError("the database is read-only and needs a schema upgrade")
+    return engine, sessionmaker(engine, expire_on_commit=False)
+
+
 @contextmanager
 def schema_lock(engine: Engine) -> Iterator[None]:
     """On PostgreSQL, hold an advisory lock so that two processes starting on a fresh database do not both

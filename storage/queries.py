@@ -81,6 +81,19 @@ def _copy_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
         cursor.close()
 
 
+def stored_content_hashes(
+    session: Session, source: str, source_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """``(source, source_id) -> content_hash`` of the stored posts among ``source_ids``."""
+    found: dict[tuple[str, str], str] = {}
+    ids = list(dict.fromkeys(source_ids))
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(select(Post.source_id, Post.content_hash).where(
+            Post.source == source, Post.source_id.in_(ids[start : start + 1000])))
+        found.update({(source, source_id): digest for source_id, digest in rows})
+    return found
+
+
 def count_posts(session: Session) -> int:
     return session.scalar(select(func.count(Post.id))) or 0
 

@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from sqlalchemy import create_engine, select
 from werkzeug import Response
 
@@ -146,3 +147,23 @@ def test_verbose_logs_show_no_response_bodies(workdir, httpserver, monkeypatch, 
     assert "1 new" in out
     assert "DEBUG" in err  # -v did log
     assert "alice_handle" not in err and "Alice Display" not in err
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_and_rate_limits_make_collect_exit_non_zero(workdir, httpserver, monkeypatch, capsys,
+                                                                  status):
+    monkeypatch.setenv("STANCE_HACKERNEWS_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    (workdir / "stance.toml").write_text('[sources.hackernews]\nquery = "gpt-oss"\nmax_run_seconds = 1\n')
+    httpserver.expect_request("/api/v1/search_by_date").respond_with_data("busy", status=status)
+
+    code, out, _ = stance(capsys, "collect", "--source", "hackernews")
+
+    assert code == 4
+    runs, leases = runs_and_leases(workdir)
+    assert runs[0][0] == "failed" and leases == []
+
+
+def test_a_missing_config_file_is_one_line_and_exit_1(workdir, capsys):
+    code, out, err = stance(capsys, "--config", "nope.toml", "collect")
+    assert code == 1
+    assert err.strip() == "error: nope.toml: no such configuration file (run `stance init` to write one)"

@@ -24,6 +24,8 @@ BAD_LINES = {
     "year 9999": '{"id": "b5", "text": "x", "created_at": "9999-12-31T00:00:00Z"}',
     "year 1970": '{"id": "b6", "text": "x", "created_at": "1970-01-01T00:00:00Z"}',
     "likes Infinity": '{"id": "b7", "text": "x", "created_at": "2025-05-01", "likes": Infinity}',
+    "nested 150 deep": '{"id": "b8", "text": "x", "created_at": "2025-05-01", "n": '
+                       + "[" * 150 + "]" * 150 + "}",
 }
 
 
@@ -47,14 +49,14 @@ def test_every_good_row_lands_and_every_bad_row_is_named(workdir, db_url, monkey
     code, out, err = stance(capsys, "import", "posts.jsonl")
 
     assert code == 0, err
-    assert "posts.jsonl: 7 new, 0 already stored, 8 rejected" in out
+    assert "posts.jsonl: 7 new, 0 already stored, 9 rejected" in out
     rejects = [json.loads(line) for line in (workdir / "posts.jsonl.rejects.jsonl").read_text().splitlines()]
-    assert [r["position"] for r in rejects] == [f"posts.jsonl:{n}" for n in range(4, 12)]
+    assert [r["position"] for r in rejects] == [f"posts.jsonl:{n}" for n in range(4, 13)]
     reasons = dict(zip(BAD_LINES, (r["error"] for r in rejects)))
     assert "out of range" in reasons["date 1e20"] and "out of range" in reasons["date Infinity"]
     assert "expected a string or an integer, got dict" in reasons["id object"]
     assert "got list" in reasons["id list"]
-    assert "nested too deeply" in reasons["nested 5000 deep"]
+    assert "nested too deeply" in reasons["nested 5000 deep"] and "too deeply" in reasons["nested 150 deep"]
     assert "outside 2006-01-01" in reasons["year 9999"] and "outside 2006-01-01" in reasons["year 1970"]
     assert "likes: expected an integer" in reasons["likes Infinity"]
     # The rejects keep each line as it stood in the file, so it can be fixed and imported again.
@@ -143,6 +145,101 @@ def test_a_row_the_database_refuses_costs_that_row_only(sessions):
         assert session.scalar(select(func.count(Post.id))) == 2
 
 
+def test_a_post_dated_9999_already_stored_does_not_break_the_report(workdir, capsys):
+    rows = [{"id": str(n), "text": f"OpenAI should release open weights, part {n}",
+             "created_at": "2025-05-0{}T00:00:00Z".format(n)} for n in (1, 2)]
+    (workdir / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    engine = create_engine(f"sqlite:///{workdir / 'stance.db'}")
+    with engine.begin() as conn:  # stored by a version that did not check dates
+        conn.execute(text("UPDATE posts SET created_at = '9999-12-30 00:00:00.000000' WHERE source_id = '2'"))
+    engine.dispose()
+    assert stance(capsys, "classify")[0] == 0
+
+    code, out, err = stance(capsys, "report", "--format", "png", "--freq", "day")
+
+    assert code == 0, err
+    assert "-20250501-20250501-day-stance-shares.png" in out
+
+
+def test_a_missing_file_among_several_is_reported_and_the_others_imported(workdir, capsys):
+    for name in ("a", "c"):
+        (workdir / f"{name}.jsonl").write_text(json.dumps(
+            {"id": name, "text": f"post {name}", "created_at": "2025-05-01T00:00:00Z"}), encoding="utf-8")
+
+    code, out, err = stance(capsys, "import", "a.jsonl", "b.jsonl", "c.jsonl")
+
+    assert code == 1
+    assert "a.jsonl: 1 new" in out and "c.jsonl: 1 new" in out
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: b.jsonl: cannot read") and "Traceback" not in err
+    ids, _ = stored(f"sqlite:///{workdir / 'stance.db'}")
+    assert ids == {"a", "c"}
+
+
+def test_export_and_report_into_an_unwritable_place_are_one_line(workdir, capsys):
+    (workdir / "posts.jsonl").write_text(good(1), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    assert stance(capsys, "classify")[0] == 0
+    (workdir / "a-file").write_text("not a folder")
+
+    for args in (["export", "a-file/posts.csv"], ["report", "--out", "a-file/reports"]):
+        code, _, err = stance(capsys, *args)
+        assert code == 1, args
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "a-file" in err, err
+
+
+def test_an_id_stored_with_another_text_is_a_warning(workdir, capsys):
+    (workdir / "first.jsonl").write_text(good(1) + "\n" + good(2), encoding="utf-8")
+    (workdir / "second.jsonl").write_text(
+        good(1) + "\n" + json.dumps({"id": "g2", "text": "another text", "created_at": "2025-05-01"}),
+        encoding="utf-8")
+    stance(capsys, "import", "first.jsonl")
+
+    code, out, err = stance(capsys, "import", "second.jsonl")
+
+    assert code == 0
+    assert "second.jsonl: 0 new, 2 already stored, 0 rejected" in out
+    assert "warning: second.jsonl:2: id g2 is stored with a different text" in err
+    assert "second.jsonl:1" not in err
+
+
+def test_status_reads_a_database_that_cannot_be_written(workdir, capsys):
+    import os
+    import shutil
+    import subprocess
+
+    (workdir / "posts.jsonl").write_text(good(1), encoding="utf-8")
+    assert stance(capsys, "import", "posts.jsonl")[0] == 0
+    import sqlite3
+
+    with sqlite3.connect(workdir / "stance.db") as connection:  # a database at rest: its WAL checkpointed
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    folder = workdir / "readonly"
+    folder.mkdir()
+    shutil.copy(workdir / "stance.db", folder / "stance.db")
+    os.chdir(folder)
+    if os.geteuid() == 0:  # root writes through file modes; the immutable flag stops it too
+        chattr = ["chattr", "+i", str(folder / "stance.db"), str(folder)]
+        if shutil.which("chattr") is None or subprocess.run(chattr, capture_output=True).returncode:
+            import pytest
+
+            pytest.skip("cannot make a file read-only for root here (no chattr +i)")
+    else:
+        os.chmod(folder / "stance.db", 0o444)
+        os.chmod(folder, 0o555)
+    try:
+        code, out, err = stance(capsys, "status", "--json")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder / "stance.db"), str(folder)], check=True)
+        else:
+            os.chmod(folder, 0o755)
+
+    assert code == 0, err
+    assert json.loads(out)["by_source"] == {"file": 1}
+
+
 def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsys):
     with open(workdir / "posts.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -158,4 +255,3 @@ def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsy
     code, out, err = stance(capsys, "import", "fixed.csv")
     assert code == 0, err
     assert "fixed.csv: 1 new, 0 already stored, 0 rejected" in out
-

@@ -369,6 +369,10 @@ def _run(argv: Optional[list[str]], terminated: threading.Event) -> None:
     except MonitorError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
+    except OSError as exc:  # a file or folder that cannot be written or read (--out into a read-only place)
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.print(f"error: {where}{exc.strerror or exc}", markup=False, highlight=False)
+        sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
         _exit_if_terminated(terminated)
         console.print("interrupted", markup=False)

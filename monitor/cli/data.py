@@ -50,7 +50,8 @@ def import_(
     source, likes, reposts, replies), X API v2 responses as twarc2 writes them, or another tool's export.
 
     Bad rows are reported by line and written to FILE.rejects.jsonl; good rows land anyway. Exit code 1
-    only when nothing could be read. Importing a file again adds nothing twice.
+    when a file could not be read (the others are imported) or nothing could be. Importing a file again adds
+    nothing twice.
 
     \b
     Examples:
@@ -69,9 +70,12 @@ def import_(
             current, files, mapping=columns,
             on_page=lambda s: bar.update(task, description=f"importing {s.query}", completed=s.fetched),
         )
-    readable = 0
+    readable, unreadable = 0, []
     for result in results:
         s = result.summary
+        if result.error:
+            unreadable.append(result.error)
+            continue
         readable += s.fetched - s.invalid
         out.print(f"{result.path}: {s.new} new, {s.already_stored} already stored, {s.rejected} rejected",
                   markup=False, highlight=False)
@@ -81,6 +85,12 @@ def import_(
             console.print(f"  ... and {len(s.errors) - 20} more", markup=False)
         if result.rejects_path:
             console.print(f"  rejected rows written to {result.rejects_path}", markup=False)
+        for warning in s.changed[:20]:
+            console.print(f"  warning: {warning.position}: {warning.reason}", markup=False, highlight=False)
+        if len(s.changed) > 20:
+            console.print(f"  ... and {len(s.changed) - 20} more ids stored with a different text", markup=False)
+    if unreadable:  # after importing the files that could be read
+        raise MonitorError("; ".join(unreadable))
     if readable <= 0:
         raise MonitorError("nothing could be imported: every row was rejected")
 

@@ -13,10 +13,10 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
@@ -98,20 +98,27 @@ def read_items(path: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, A
     """(position, item) for every row of a CSV or JSONL file: ``("simple", row, None, line)``, ``("x", tweet,
     users, line)`` for X API payloads, or an ItemError naming the line. ``line`` is the row as it stands in
     the file (for CSV, with the header's columns), so a rejected row can be fixed and imported again. Raises
-    ImportFailed if the file is unreadable."""
+    ImportFailed if the file is unreadable. The file is read as it is consumed, never whole, so memory does
+    not grow with the file."""
     try:
-        data = path.read_bytes()
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".csv":
-        return _csv_rows(path, data, mapping)
-    return _jsonl_rows(path, data, mapping.is_default or mapping.source == "x")
+        return _closing(handle, _csv_rows(path, handle, mapping))
+    return _closing(handle, _jsonl_rows(path, handle, mapping.is_default or mapping.source == "x"))
 
 
-def _jsonl_rows(path: Path, data: bytes, detect_x: bool = True) -> Iterator[tuple[str, Any]]:
-    if data.startswith(codecs.BOM_UTF8):  # written by some Windows tools; not part of the first row
-        data = data[len(codecs.BOM_UTF8):]
-    for number, line in enumerate(data.splitlines(), start=1):
+def _closing(handle: IO[bytes], rows: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    with handle:
+        yield from rows
+
+
+def _jsonl_rows(path: Path, lines: Iterable[bytes], detect_x: bool = True) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if number == 1 and line.startswith(codecs.BOM_UTF8):  # written by some Windows tools
+            line = line[len(codecs.BOM_UTF8):]
+        line = line.rstrip(b"\r\n")
         position = f"{path.name}:{number}"
         if not line.strip():
             continue
@@ -169,13 +176,13 @@ def _expand(position: str, obj: dict[str, Any], line: str, detect_x: bool = True
         yield position, ("simple", obj, None, line)
 
 
-def _csv_rows(path: Path, data: bytes, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
+def _csv_rows(path: Path, data: IO[bytes], mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, Any]]:
     # surrogateescape keeps undecodable bytes visible so that only the rows holding them are rejected.
-    text = data.decode("utf-8-sig", errors="surrogateescape")
+    text = io.TextIOWrapper(data, encoding="utf-8-sig", errors="surrogateescape", newline="")
     # csv's default field limit (131,072 chars) ends the whole file at the first long field; allow longer
     # fields so that the row is read and rejected by the text length check, naming its line.
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(text)
     if not reader.fieldnames or mapping.missing_header(reader.fieldnames):
         yield f"{path.name}:1", ItemError(f"{path.name}:1", _header_problem(reader.fieldnames or [], mapping))
         return

@@ -22,7 +22,7 @@ from classifiers.sentiment.router import SentimentResult
 from monitor.collectors import Collector, FetchWindow, ItemError
 from monitor.collectors.http import RetryPolicy
 from monitor.errors import Terminated
-from monitor.ingest.normalise import matches_keywords, record_to_row
+from monitor.ingest.normalise import content_hash, matches_keywords, normalise_text, record_to_row
 from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
 from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
@@ -73,6 +73,8 @@ class RunSummary:
     #: Valid posts that were stored before (by source and id).
     duplicates: int = 0
     errors: list[ItemError] = field(default_factory=list)
+    #: Posts stored before whose id came again with a different text (the stored post is kept).
+    changed: list[ItemError] = field(default_factory=list)
     counted: int | None = None
     status: str = "ok"
     error: str | None = None
@@ -222,9 +224,27 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
     summary.fetched += len(page.items)
     summary.new += new
     summary.invalid += refused
-    summary.duplicates += len({(r.source, r.source_id) for r in records}) - new - refused
+    duplicates = len({(r.source, r.source_id) for r in records}) - new - refused
+    summary.duplicates += duplicates
+    if duplicates:
+        _note_changed_texts(sessions, records, where, summary)
     if page.counted is not None:
         summary.counted = page.counted
+
+
+def _note_changed_texts(sessions, records, positions, summary: RunSummary) -> None:
+    """Name the records whose id is stored with another text: a re-used id, or an edited post."""
+    by_source: dict[str, list[str]] = {}
+    for record in records:
+        by_source.setdefault(record.source, []).append(record.source_id)
+    with sessions() as session:
+        stored = {key: value for source, ids in by_source.items()
+                  for key, value in queries.stored_content_hashes(session, source, ids).items()}
+    for record, position in zip(records, positions):
+        known = stored.get((record.source, record.source_id))
+        if known is not None and known != content_hash(normalise_text(record.text)):
+            reason = f"id {_clip(record.source_id, 80)} is stored with a different text; kept the stored post"
+            summary.changed.append(ItemError(position, reason))
 
 
 def _store_rows(sessions, records, positions, context, summary: RunSummary) -> tuple[int, int]:
