@@ -107,9 +107,10 @@ def open_sqlite_read_only(url: str) -> tuple[Engine, sessionmaker[Session]]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database is None or database in ("", ":memory:"):
         raise ValueError(f"not a SQLite file: {url}")
-    location = Path(parsed.database).resolve().as_uri()
+    location = Path(database).resolve().as_uri()
     engine = create_engine(f"sqlite:///{location}?mode=ro&immutable=1&uri=true")
     if needs_upgrade(engine):
         engine.dispose()

@@ -63,7 +63,9 @@ def _copy_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     import json
 
     columns = ", ".join(_POST_COLUMNS)
-    cursor = session.connection().connection.driver_connection.cursor()
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # an open session's connection always has its DBAPI connection
+    cursor = driver.cursor()
     try:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS posts_incoming AS SELECT "
