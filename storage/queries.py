@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,9 +38,44 @@ def _insert_ignoring_conflicts(
 # --- posts -------------------------------------------------------------------------------------------
 
 
+#: Posts' columns as ingestion writes them (everything but the id).
+_POST_COLUMNS = ("source", "source_id", "topic", "text", "lang", "lang_confidence", "created_at", "author", "url",
+                 "metrics", "raw", "content_hash", "collected_at")
+_JSON_COLUMNS = frozenset({"metrics", "raw"})
+#: Below this many rows a page goes through executemany; above it, PostgreSQL gets COPY.
+COPY_FROM_ROWS = 200
+
+
 def insert_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert posts, skipping any (source, source_id) already stored. Returns the new posts' ids."""
+    """Insert posts, skipping any (source, source_id) already stored. Returns the new posts' ids.
+
+    On PostgreSQL a large page is written with COPY into a temporary table and moved over with one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id (COPY itself cannot skip conflicts)."""
+    if len(rows) >= COPY_FROM_ROWS and session.get_bind().dialect.name == "postgresql":
+        return _copy_posts(session, rows)
     return _insert_ignoring_conflicts(session, Post, rows, ["source", "source_id"])
+
+
+def _copy_posts(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    import json
+
+    columns = ", ".join(_POST_COLUMNS)
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS posts_incoming AS SELECT "
+            f"{columns} FROM posts WITH NO DATA")
+        cursor.execute("TRUNCATE posts_incoming")
+        with cursor.copy(f"COPY posts_incoming ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                # JSON columns as SQLAlchemy's JSON type writes them (None is the JSON null).
+                copy.write_row([json.dumps(row.get(name)) if name in _JSON_COLUMNS else row.get(name)
+                                for name in _POST_COLUMNS])
+        cursor.execute(f"INSERT INTO posts ({columns}) SELECT {columns} FROM posts_incoming "
+                       "ON CONFLICT (source, source_id) DO NOTHING RETURNING id")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def count_posts(session: Session) -> int:
@@ -122,10 +157,12 @@ def activate_model_version(session: Session, version: ModelVersion) -> None:
 
 
 def unclassified_posts(
-    session: Session, model_version_id: int, limit: int, after_id: int = 0, encoder: str | None = None
+    session: Session, model_version_id: int, limit: int, after_id: int = 0, encoder: str | None = None,
+    post_ids: Sequence[int] | None = None, until_id: int | None = None,
 ) -> Select:
-    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id``: id, text,
-    lang and, with ``encoder``, the stored embedding (``vector``, None where there is none yet)."""
+    """Posts with no classification by ``model_version_id``, in id order, starting after ``after_id`` (and,
+    optionally, only ``post_ids`` or ids up to ``until_id``): id, text, lang and, with ``encoder``, the stored
+    embedding (``vector``, None where there is none yet)."""
     classified = select(Classification.post_id).where(
         Classification.model_version_id == model_version_id, Classification.post_id == Post.id
     )
@@ -135,7 +172,20 @@ def unclassified_posts(
         stmt = select(Post.id, Post.text, Post.lang, PostEmbedding.vector).outerjoin(
             PostEmbedding, (PostEmbedding.post_id == Post.id) & (PostEmbedding.encoder == encoder)
         )
-    return stmt.where(Post.id > after_id, ~classified.exists()).order_by(Post.id).limit(limit)
+    stmt = stmt.where(Post.id > after_id, ~classified.exists())
+    if post_ids is not None:
+        stmt = stmt.where(Post.id.in_(list(post_ids)))
+    if until_id is not None:
+        stmt = stmt.where(Post.id <= until_id)
+    return stmt.order_by(Post.id).limit(limit)
+
+
+def unclassified_post_ids(session: Session, model_version_id: int) -> Iterator[int]:
+    """Ids of the posts ``model_version_id`` has not classified, in id order, streamed."""
+    classified = select(Classification.post_id).where(
+        Classification.model_version_id == model_version_id, Classification.post_id == Post.id)
+    return iter(session.scalars(select(Post.id).where(~classified.exists()).order_by(Post.id)
+                                .execution_options(yield_per=10_000)))
 
 
 def insert_classifications(session: Session, rows: Sequence[dict[str, Any]]) -> None:
