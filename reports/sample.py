@@ -67,11 +67,11 @@ _PROBE_CHUNK = 5000
 def _probe_ids(session: Session, scope: Scope, relevant_total: int) -> list[int] | None:
     """Evenly spaced ids of the version's classified posts, as many as should hold about SAMPLE_SIZE
     relevant posts of the scope; None where that would be most of the ids (then a scan is as cheap)."""
-    first, last = session.execute(
-        select(func.min(Classification.post_id), func.max(Classification.post_id))
-        .where(Classification.model_version_id == scope.model_version_id)
-    ).one()
-    if first is None:
+    # Two queries: SQLite answers a lone min() or max() from the index's ends, both together by a scan.
+    of_version = Classification.model_version_id == scope.model_version_id
+    first = session.scalar(select(func.min(Classification.post_id)).where(of_version))
+    last = session.scalar(select(func.max(Classification.post_id)).where(of_version))
+    if first is None or last is None:
         return None
     span = last - first + 1
     wanted = int(SAMPLE_SIZE * span / relevant_total)
