@@ -53,7 +53,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from classifiers import encoder  # noqa: E402
 from monitor import jobs  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
-from storage.models import Classification, ModelVersion  # noqa: E402
+from storage.models import Classification, ModelVersion, Rollup  # noqa: E402
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 WORDS = {
@@ -146,6 +146,13 @@ def counts(sessions, version_id: int) -> tuple[int, int]:
                                      .where(Classification.model_version_id == version_id)).one())
 
 
+def progress(sessions, version_id: int) -> int:
+    """Classifications stored for the version so far, read from the rollup (cheap enough to poll)."""
+    with sessions() as session:
+        return int(session.scalar(select(func.coalesce(func.sum(Rollup.posts), 0))
+                                  .where(Rollup.model_version_id == version_id)))
+
+
 def new_version(sessions, name: str) -> int:
     with sessions.begin() as session:
         active = jobs.ensure_active_model(session)
@@ -168,9 +175,9 @@ def rescore(settings, config: Path, sessions, n: int, workers: int, kill_one: bo
     deadline = started + max(600, n / 50)
     try:
         while True:
-            rows, posts = counts(sessions, version_id)
+            posts = progress(sessions, version_id)
             now = time.monotonic()
-            if rows and first_row is None:
+            if posts and first_row is None:
                 first_row = now
             if kill_one and killed_at is None and posts >= n // 3:
                 kill(processes[0])
@@ -180,7 +187,7 @@ def rescore(settings, config: Path, sessions, n: int, workers: int, kill_one: bo
                 break
             if now > deadline:
                 break
-            time.sleep(0.2)
+            time.sleep(0.5)
         done = time.monotonic()
         time.sleep(3 if kill_one else 0)  # a redelivered task may still be running: let it finish (or not)
         rows, posts = counts(sessions, version_id)

@@ -32,6 +32,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def corrected_shares(
         return {s: ShareEstimate(math.nan, math.nan, math.nan, True) for s in STANCES}
     rates = matrix / matrix.sum(axis=1, keepdims=True)
     point = simplex_least_squares(rates[None], (counts / total)[None])[0]
-    low, high = posterior_intervals(counts, matrix, n_boot, np.random.default_rng(seed)) if n_boot > 0 else (point, point)
+    low, high = posterior_intervals(counts, matrix, n_boot, seed) if n_boot > 0 else (point, point)
     return {
         s: ShareEstimate(float(point[i]), float(min(low[i], point[i])), float(max(high[i], point[i])), True)
         for i, s in enumerate(STANCES)
@@ -98,26 +99,41 @@ _GRID = _simplex_grid()
 
 
 def posterior_intervals(counts: np.ndarray, matrix: np.ndarray, n_boot: int,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """95 % intervals (low, high per class) of the true shares behind predicted ``counts``.
 
     The posterior over the share grid under a flat prior, averaged over ``n_boot`` error matrices drawn
-    from each confusion row's Dirichlet posterior (Jeffreys prior); see the module docstring.
+    from each confusion row's Dirichlet posterior (Jeffreys prior); see the module docstring. The draws
+    depend only on the matrix and the seed, so they are made once and reused for every group and period of
+    a report (a report asks for a few hundred intervals with the same matrix).
     """
-    draws = np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in matrix], axis=1).astype(np.float32)
-    predicted = np.matmul(_GRID[None], draws)  # (n_boot, points, K): expected predicted shares per mix
-    with np.errstate(divide="ignore"):
-        loglik = np.log(predicted) @ counts.astype(np.float32)
+    log_predicted = _log_predicted(np.asarray(matrix, dtype=float).tobytes(), len(matrix), n_boot, seed)
+    loglik = log_predicted @ counts.astype(np.float32)
     loglik -= loglik.max(axis=1, keepdims=True)
-    weights = np.exp(loglik)
-    posterior = (weights / weights.sum(axis=1, keepdims=True)).mean(axis=0)
+    weights = np.exp(loglik, out=loglik)
+    # The mean over draws of each draw's normalised posterior, as one product.
+    posterior = (1.0 / weights.sum(axis=1)) @ weights / len(weights)
     low, high = np.empty(len(STANCES)), np.empty(len(STANCES))
-    for k in range(len(STANCES)):
-        order = np.argsort(_GRID[:, k], kind="stable")
-        values, cumulative = _GRID[order, k], np.cumsum(posterior[order])
+    for k, (order, values) in enumerate(_GRID_ORDERS):
+        cumulative = np.cumsum(posterior[order])
         low[k] = values[min(np.searchsorted(cumulative, ALPHA / 2), len(values) - 1)]
         high[k] = values[min(np.searchsorted(cumulative, 1 - ALPHA / 2), len(values) - 1)]
     return low, high
+
+
+@lru_cache(maxsize=8)
+def _log_predicted(matrix: bytes, k: int, n_boot: int, seed: int) -> np.ndarray:
+    """log of the expected predicted shares per grid mix under each drawn error matrix: (n_boot, points, K)."""
+    rows = np.frombuffer(matrix, dtype=float).reshape(k, k)
+    rng = np.random.default_rng(seed)
+    draws = np.stack([rng.dirichlet(row + 0.5, size=n_boot) for row in rows], axis=1).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        return np.log(np.matmul(_GRID[None], draws))
+
+
+#: Per class, the grid sorted by that class's share: (order, sorted shares).
+_GRID_ORDERS = [(order, _GRID[order, k]) for k in range(len(STANCES))
+                for order in [np.argsort(_GRID[:, k], kind="stable")]]
 
 
 def simplex_least_squares(rates: np.ndarray, observed: np.ndarray) -> np.ndarray:

@@ -177,12 +177,20 @@ def unclassified_posts(
         stmt = select(Post.id, Post.text, Post.lang, PostEmbedding.vector).outerjoin(
             PostEmbedding, (PostEmbedding.post_id == Post.id) & (PostEmbedding.encoder == encoder)
         )
-    stmt = stmt.where(Post.id > after_id, ~classified.exists())
+    if post_ids is None and until_id is None:
+        return stmt.where(Post.id > after_id, ~classified.exists()).order_by(Post.id).limit(limit)
+    # A batch of ids or a range (the cluster's tasks): the classifications already there are read by their
+    # own small index range, not by an anti-join, whose plan goes wrong on PostgreSQL while a re-score
+    # fills a version faster than its statistics follow (a nested loop over every row of the version).
+    done = select(Classification.post_id).where(
+        Classification.model_version_id == model_version_id, Classification.post_id > after_id)
+    stmt = stmt.where(Post.id > after_id)
     if post_ids is not None:
-        stmt = stmt.where(Post.id.in_(list(post_ids)))
+        ids = list(post_ids)
+        stmt, done = stmt.where(Post.id.in_(ids)), done.where(Classification.post_id.in_(ids))
     if until_id is not None:
-        stmt = stmt.where(Post.id <= until_id)
-    return stmt.order_by(Post.id).limit(limit)
+        stmt, done = stmt.where(Post.id <= until_id), done.where(Classification.post_id <= until_id)
+    return stmt.where(Post.id.not_in(done)).order_by(Post.id).limit(limit)
 
 
 def unclassified_post_ids(session: Session, model_version_id: int) -> Iterator[int]:

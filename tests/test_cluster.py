@@ -169,3 +169,22 @@ def test_scheduler_enqueues_instead_of_running_when_a_broker_is_configured(clust
     assert client.llen(f"{prefix}.classify") == 3  # 25 unclassified posts in batches of 10
     with sessions() as session:  # nothing ran here: no demo post collected, nothing classified
         assert queries.count_posts(session) == 25 and queries.count_classifications(session) == 0
+
+
+def test_a_task_that_fails_for_good_leaves_a_dead_letter(cluster):
+    """A poison batch (here: a model version that does not exist) is recorded, with its arguments."""
+    from monitor import jobs
+    from monitor.cluster.enqueue import app_for
+    from storage.models import DeadLetter
+
+    settings, _config_path, _prefix = cluster
+    ids, _version_id = _posts_with_embeddings(settings, 3)
+    task = app_for(settings).tasks["stance.classify_batch"]
+    with pytest.raises(ValueError, match="model version 999 does not exist") as failure:
+        task.run(ids, 999)
+    task.on_failure(failure.value, "task-1", (ids, 999), {}, None)
+    with jobs.open_store(settings)() as session:
+        letters = session.scalars(select(DeadLetter)).all()
+    assert [(d.task, d.task_id, d.args["args"], d.attempts) for d in letters] == [
+        ("stance.classify_batch", "task-1", [ids, 999], 1)]
+    assert "model version 999 does not exist" in letters[0].error

@@ -103,3 +103,22 @@ def test_rollup_equals_recomputation_after_inserts_rescoring_and_deletions(sessi
     with sessions() as session:
         assert count_cube(session, Scope(second)).empty
         _assert_rollup_matches_scan(session, [first])
+
+
+def test_a_large_scope_is_sampled_by_probing_evenly_spaced_ids(sessions, monkeypatch):
+    """Where the scope holds many more relevant posts than the sample needs, the sample probes ids through
+    the primary key (its cost does not grow with the corpus) and still keeps to the scope."""
+    from reports import sample
+
+    monkeypatch.setattr(sample, "SAMPLE_SIZE", 20)
+    with sessions.begin() as session:
+        version = _version(session, "v1")
+        ids = _posts(session, 300)
+        queries.insert_classifications(session, _classifications(ids, version, seed=7))
+    with sessions() as session:
+        scope = Scope(version, langs=("en",))
+        relevant = int(count_cube(session, scope).total()["relevant"])
+        assert sample._probe_ids(session, scope, relevant) is not None
+        drawn = sample.sample_posts(session, scope, relevant)
+    assert 10 <= len(drawn) <= 40 and {p.lang for p in drawn} == {"en"}
+    assert len({p.text for p in drawn}) == len(drawn)

@@ -136,3 +136,20 @@ def test_models_and_migrations_agree(db_url):
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_large_pages_skip_stored_posts_and_keep_json_values(sessions):
+    """Pages above queries.COPY_FROM_ROWS go through COPY on PostgreSQL: the same dedupe, ids and values."""
+    first = [post_row(str(i)) for i in range(queries.COPY_FROM_ROWS + 50)]
+    second = [post_row(str(i)) for i in range(100, queries.COPY_FROM_ROWS + 150)]
+    second[-1]["raw"], second[-1]["metrics"] = None, {"likes": 7, "note": "ü\ttab"}
+    with sessions.begin() as session:
+        first_ids = queries.insert_posts(session, first)
+    with sessions.begin() as session:
+        second_ids = queries.insert_posts(session, second)
+    assert len(first_ids) == len(set(first_ids)) == queries.COPY_FROM_ROWS + 50
+    assert len(second_ids) == 100 and not set(second_ids) & set(first_ids)
+    with sessions() as session:
+        last = session.scalar(select(Post).where(Post.source_id == second[-1]["source_id"]))
+        assert last.raw is None and last.metrics == {"likes": 7, "note": "ü\ttab"}
+        assert last.id in second_ids and queries.count_posts(session) == queries.COPY_FROM_ROWS + 150

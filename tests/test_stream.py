@@ -236,3 +236,20 @@ def test_cursor_never_moves_past_posts_that_were_not_stored(jetstream, tmp_path,
     monkeypatch.setattr(queries, "insert_posts", real_insert)
     again = stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, sleep=lambda s: None)
     assert server.cursors[-1] == str(EVENTS[0]["time_us"]) and again.new == 2  # resumed: posts 4 and 6
+
+
+def test_status_shows_the_lag_of_the_firehose_cursor_and_of_each_source(jetstream, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from monitor.cluster.inspect import lags
+
+    server = jetstream()
+    sessions = open_test_database(tmp_path)
+    stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, sleep=lambda s: None)
+    cursor_time = datetime.fromtimestamp(EVENTS[-1]["time_us"] / 1_000_000, timezone.utc)
+    with sessions() as session:
+        found = lags(session, now=cursor_time + timedelta(seconds=90))
+    collected = stored_posts(sessions, "bluesky")[0].collected_at.replace(tzinfo=timezone.utc)
+    assert found["firehose_lag_seconds"] == pytest.approx(90, abs=0.01)
+    expected = (cursor_time + timedelta(seconds=90) - collected).total_seconds()
+    assert found["sources_lag_seconds"] == {"bluesky": pytest.approx(expected, abs=0.1)}
