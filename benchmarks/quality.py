@@ -145,8 +145,8 @@ def held_out(data_dir: Path) -> list[str]:
         lines.append(binary_line("safety_concern", [x["relevant"] and x.get("safety_concern", False) for x, _ in rows],
                                  [y.safety_concern for _, y in rows]))
         for aspect in ASPECTS:
-            lines.append(binary_line(f"aspect {aspect}", [x["relevant"] and aspect in x.get("aspects", []) for x, _ in rows],
-                                     [aspect in y.aspects for _, y in rows]))
+            truth = [x["relevant"] and aspect in x.get("aspects", []) for x, _ in rows]
+            lines.append(binary_line(f"aspect {aspect}", truth, [aspect in y.aspects for _, y in rows]))
         with_sentiment = [(x, y) for x, y in rows if x.get("sentiment") and y.sentiment]
         if with_sentiment:
             gold = [x["sentiment"] for x, _ in with_sentiment]
@@ -171,7 +171,8 @@ def public(data_dir: Path) -> list[str]:
         if (data_dir / "semeval2016-stance").exists():
             train = tmp / "semeval-train.csv"
             test = tmp / "semeval-test.csv"
-            for path, rows in ((train, read_semeval2016(data_dir, "train")), (test, read_semeval2016(data_dir, "test"))):
+            splits = ((train, read_semeval2016(data_dir, "train")), (test, read_semeval2016(data_dir, "test")))
+            for path, rows in splits:
                 with open(path, "w", newline="", encoding="utf-8") as handle:
                     writer = csv.writer(handle)
                     writer.writerow(["target", "text", "stance"])
@@ -203,10 +204,12 @@ def public(data_dir: Path) -> list[str]:
             predict_file(source, tmp / "sentiment-pred.csv")
             rows = list(csv.DictReader(open(tmp / "sentiment-pred.csv", encoding="utf-8")))
             predicted = [r["sentiment"] or "none" for r in rows]
-            baseline_name, scorer = ("textblob-de", TextBlobGermanScorer()) if lang == "de" else ("VADER", VaderScorer())
+            baseline_name, scorer = (
+                ("textblob-de", TextBlobGermanScorer()) if lang == "de" else ("VADER", VaderScorer()))
             majority = [Counter(data.labels).most_common(1)[0][0]] * len(data.labels)
             baseline = metric(data.labels, list(scorer.predict(data.texts)))
-            lines.append(f"  {name:<16} {len(data):>6} {metric_name:<14} {target:>6.2f} {metric(data.labels, majority):>9.3f} "
+            lines.append(f"  {name:<16} {len(data):>6} {metric_name:<14} {target:>6.2f} "
+                         f"{metric(data.labels, majority):>9.3f} "
                          f"{baseline_name + ' ' + format(baseline, '.3f'):>16} {metric(data.labels, predicted):>7.3f} "
                          f"{sum(p == 'none' for p in predicted):>13}")
     return lines

@@ -34,9 +34,9 @@ from classifiers.sentiment import (  # noqa: E402
     TextBlobEnglishScorer,
     TextBlobGermanScorer,
     VaderScorer,
+    corpora,  # noqa: E402
     load_default_router,
 )
-from classifiers.sentiment import corpora  # noqa: E402
 from classifiers.sentiment.corpora import CorpusMissing, LabelledTexts  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
 
@@ -57,7 +57,8 @@ TEST_SETS = [
     TestSet("GermEval17 syn", "de", lambda r: corpora.read_germeval2017(r, "test_syn"), "micro-F1", micro_f1, 0.72),
     TestSet("GermEval17 dia", "de", lambda r: corpora.read_germeval2017(r, "test_dia"), "micro-F1", micro_f1, 0.72),
     TestSet(
-        "TweetEval sent.", "en", lambda r: corpora.read_tweeteval_sentiment(r, "test"), "macro-recall", macro_recall, 0.64
+        "TweetEval sent.", "en", lambda r: corpora.read_tweeteval_sentiment(r, "test"), "macro-recall", macro_recall,
+        0.64
     ),
 ]
 COLUMNS = ["textblob-de", "fast-textblob-de", "vader", "textblob-en", "ours"]

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -49,15 +49,15 @@ from classifiers.language import LanguageDetector  # noqa: E402
 from monitor.collectors.hackernews import HackerNewsCollector  # noqa: E402
 from monitor.collectors.http import RetryPolicy  # noqa: E402
 from monitor.compliance import expire, purge_ids  # noqa: E402
-from monitor.scheduling.runners import collect_runner  # noqa: E402
 from monitor.ingest.pipeline import IngestContext  # noqa: E402
 from monitor.scheduling.config import JobSpec, ScheduleSettings  # noqa: E402
+from monitor.scheduling.runners import collect_runner  # noqa: E402
 from monitor.scheduling.scheduler import Runtime, run_due, run_job  # noqa: E402
 from storage import scheduling_queries as sq  # noqa: E402
 from storage.engine import open_database  # noqa: E402
 from storage.models import CollectionRun, Post  # noqa: E402
 
-START = datetime(2025, 8, 5, tzinfo=timezone.utc)
+START = datetime(2025, 8, 5, tzinfo=UTC)
 POST_EVERY = 37  # simulated seconds between two posts of the fake platform
 PAGE_SIZE = 20
 CLIENT_TIMEOUT = 0.25
@@ -76,7 +76,7 @@ class SimClock:
             return self.value
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.ts(), timezone.utc)
+        return datetime.fromtimestamp(self.ts(), UTC)
 
     def sleep(self, seconds: float) -> None:
         """Retry waits pass in simulated time only."""
@@ -212,7 +212,7 @@ def runtime_for(db_url: str, base_url: str, clock: SimClock, watch: dict | None 
 
 def worker(db_url: str, base_url: str, sim_ts: float) -> None:
     """The process that gets killed: one run of the collection job at simulated time ``sim_ts``."""
-    clock = SimClock(datetime.fromtimestamp(sim_ts, timezone.utc))
+    clock = SimClock(datetime.fromtimestamp(sim_ts, UTC))
     _, runtime = runtime_for(db_url, base_url, clock)
     run_job(runtime, JOB.name, clock.now())
 

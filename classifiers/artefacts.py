@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from datetime import datetime, timezone
+import zipfile
+from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
-
-import zipfile
 
 import skops.io as sio
 
@@ -69,7 +68,7 @@ def save(model: Any, directory: Path, metadata: dict[str, Any]) -> str:
     full = {
         **metadata,
         "sha256": sha256,
-        "created_at": metadata.get("created_at") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": metadata.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds"),
         "library_versions": library_versions(),
     }
     (directory / METADATA_FILE).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")

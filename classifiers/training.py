@@ -220,7 +220,8 @@ def evaluate_by_slice(examples: Sequence[dict], labels: dict[str, np.ndarray]) -
                    for lang in sorted({g for s, g in keys if s == source})]
         for name, mask in slices:
             if mask.sum() >= 20 and name not in report:
-                report[name] = evaluate([x for x, m in zip(examples, mask) if m], {k: v[mask] for k, v in labels.items()})
+                chosen = [x for x, m in zip(examples, mask) if m]
+                report[name] = evaluate(chosen, {k: v[mask] for k, v in labels.items()})
     return report
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from monitor.errors import ConfigError
+
 # The topic and report frequencies are the reports' vocabulary; the configuration reads them into it.
 from reports.request import FREQ_CHOICES, FREQUENCIES, Event, Topic
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -82,7 +83,7 @@ def safe_url(url: str) -> str:
 
 
 def ingest_context(settings: Settings) -> IngestContext:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     earliest = settings.earliest_post
     return IngestContext(
@@ -95,7 +96,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         keyword_filters=settings.keyword_filters(),
         aggregate_only=settings.aggregate_only,
         mask_mentions=settings.mask_mentions,
-        earliest=datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc),
+        earliest=datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC),
         future=timedelta(days=settings.future_days),
     )
 
@@ -317,9 +318,8 @@ def classify(
     """
     from sqlalchemy import delete
 
-    from storage.models import Classification
-
     from monitor.scheduling.locks import holding
+    from storage.models import Classification
 
     sessions = open_store(settings)
     ttl = _lease_ttl(settings)

@@ -96,8 +96,8 @@ def train_single_label(
     With ``group_col`` (e.g. the target of a stance), the labels are read relative to that column: one model
     learns from every group at once, on features shared by all groups plus a copy per group.
     """
-    from sklearn.model_selection import cross_val_predict
     from sklearn.metrics import classification_report, confusion_matrix
+    from sklearn.model_selection import cross_val_predict
 
     rows = read_rows(data)
     texts, labels = [], []

@@ -59,7 +59,8 @@ def predict_file(
         hints.append(row.get("lang") if row.get("__x") else mapping.lang(row))
     if model is not None and _is_single_label(model):
         return write_rows(out, _single_label(model, rows, texts))
-    classifier = load_post_classifier(model, languages=languages) if model else load_post_classifier(languages=languages)
+    classifier = (load_post_classifier(model, languages=languages) if model
+                  else load_post_classifier(languages=languages))
     labelled = _topic_rows(classifier, LanguageDetector(languages), rows, texts, hints, on_batch)
     return write_rows(out, labelled, types=PREDICTED_TYPES)
 
@@ -88,7 +89,8 @@ def input_rows(source: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str,
             raise MonitorError(f"{position}: {exc}") from None
         yield position, {
             "__x": True, "id": record.source_id, "created_at": record.created_at, "lang": record.lang_hint,
-            "text": record.text, **{name: record.metrics.get(name) for name in ("likes", "reposts", "replies", "quotes")},
+            "text": record.text,
+            **{name: record.metrics.get(name) for name in ("likes", "reposts", "replies", "quotes")},
             "url": X_URL.format(id=record.source_id),
         }
 

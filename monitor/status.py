@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from storage.models import ASPECTS, Classification, CollectionRun, DeletionLog, 
 def status(session: Session, days: int = 14, now: datetime | None = None) -> dict[str, Any]:
     """A JSON-ready summary: totals, posts by source, by day and source (recent days), runs, models,
     scheduled jobs (last success, last failure, lag, collection gaps) and recent alerts."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     by_source = dict(session.execute(select(Post.source, func.count()).group_by(Post.source)).all())
     by_lang = dict(session.execute(select(Post.lang, func.count()).group_by(Post.lang)).all())
     day = func.date(Post.created_at) if session.get_bind().dialect.name == "sqlite" else func.to_char(
@@ -144,9 +144,9 @@ def export_rows(session: Session, chosen: ExportFilter = ExportFilter(), batch: 
     join = and_(Classification.post_id == Post.id, Classification.model_version_id == (version.id if version else -1))
     stmt = select(Post, Classification).outerjoin(Classification, join).order_by(Post.id)
     if chosen.first_day is not None:
-        stmt = stmt.where(Post.created_at >= datetime.combine(chosen.first_day, time.min, tzinfo=timezone.utc))
+        stmt = stmt.where(Post.created_at >= datetime.combine(chosen.first_day, time.min, tzinfo=UTC))
     if chosen.last_day is not None:
-        end = datetime.combine(chosen.last_day, time.min, tzinfo=timezone.utc) + timedelta(days=1)
+        end = datetime.combine(chosen.last_day, time.min, tzinfo=UTC) + timedelta(days=1)
         stmt = stmt.where(Post.created_at < end)
     if chosen.langs:
         stmt = stmt.where(func.coalesce(Post.lang, "und").in_(chosen.langs))
@@ -193,7 +193,8 @@ def _count(value: Any) -> int | None:
 def _stance_confidence(label: Classification | None) -> float | None:
     if label is None:
         return None
-    return round({"pro_open": label.p_pro_open, "pro_closed": label.p_pro_closed, "neutral": label.p_neutral}[label.stance], 4)
+    probability = {"pro_open": label.p_pro_open, "pro_closed": label.p_pro_closed, "neutral": label.p_neutral}
+    return round(probability[label.stance], 4)
 
 
 def export(session: Session, out: Path, fmt: str | None = None, chosen: ExportFilter = ExportFilter()) -> int:

@@ -16,7 +16,7 @@ import csv
 import itertools
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,10 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]], fmt: str | None = Non
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "jsonl":
             with open(path, "w", encoding="utf-8") as handle:
-                for written, row in enumerate(rows, start=1):
+                for row in rows:
                     handle.write(json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False,
                                             default=str) + "\n")
+                    written += 1
         elif fmt == "csv":
             if types:  # declared columns, in the order of the first row's keys
                 remaining = iter(rows)
@@ -94,8 +95,9 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]], fmt: str | None = Non
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns)
                 writer.writeheader()
-                for written, row in enumerate(rows, start=1):
+                for row in rows:
                     writer.writerow({k: csv_cell(v) for k, v in row.items()})
+                    written += 1
         else:
             _write_parquet(path, rows, types or {})
             written = len(rows)
@@ -107,8 +109,8 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]], fmt: str | None = Non
 def utc_z(moment: datetime) -> str:
     """``2025-08-05T17:00:00Z``: UTC, with a Z (naive datetimes are taken as UTC), microseconds if any."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def neutralise_formula(text: str) -> str:
@@ -161,7 +163,7 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]], types: Mapping[str, s
 
 def _parquet_value(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     if isinstance(value, (set, frozenset, tuple)):
         return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
     return value

@@ -13,8 +13,7 @@ from reports.lookups import SourceCoverage, collection_coverage, model_versions,
 from reports.periods import as_date, previous_window
 from reports.request import ReportRequest
 from reports.sample import SampledPost, representative_posts, sample_posts
-from reports.series import AUTO_MIN_RELEVANT, GroupSummary, TimeSeries, build_time_series, choose_freq
-from reports.series import summarise_group
+from reports.series import AUTO_MIN_RELEVANT, GroupSummary, TimeSeries, build_time_series, choose_freq, summarise_group
 from reports.shares import ShareEstimator, confusion_from_metrics, confusions_by_lang, find_corrector
 from reports.style import language_name
 from reports.terms import StanceTerms, stance_terms
@@ -225,4 +224,5 @@ def _alert_lines(session: Session, period: Window | None) -> list[str]:
 
     if period is None:
         return []
-    return [f"{alert.period_start:%Y-%m-%d} ({alert.freq}): {alert.message}" for alert in alerts_between(session, *period)]
+    alerts = alerts_between(session, *period)
+    return [f"{alert.period_start:%Y-%m-%d} ({alert.freq}): {alert.message}" for alert in alerts]

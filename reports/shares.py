@@ -16,7 +16,6 @@ from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES
 
 
-
 @dataclass(frozen=True)
 class Share:
     share: float

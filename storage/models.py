@@ -7,7 +7,7 @@ secret. Aspects are boolean columns rather than a JSON list so that reports can 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -42,13 +42,13 @@ class Post(Base):
     source_id: Mapped[str] = mapped_column(String(512))
     topic: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
-    lang: Mapped[Optional[str]] = mapped_column(String(8))
-    lang_confidence: Mapped[Optional[float]] = mapped_column(Float)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    lang_confidence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
-    author: Mapped[Optional[str]] = mapped_column(String(128))
-    url: Mapped[Optional[str]] = mapped_column(String(2048))
+    author: Mapped[str | None] = mapped_column(String(128))
+    url: Mapped[str | None] = mapped_column(String(2048))
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    raw: Mapped[Optional[dict[str, Any]]]
+    raw: Mapped[dict[str, Any] | None]
     content_hash: Mapped[str] = mapped_column(String(40))
     collected_at: Mapped[datetime]
 
@@ -64,7 +64,7 @@ class CollectionRun(Base):
     source: Mapped[str] = mapped_column(String(32))
     query: Mapped[str] = mapped_column(Text)
     started_at: Mapped[datetime]
-    finished_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[datetime | None]
     pages: Mapped[int] = mapped_column(default=0)
     fetched: Mapped[int] = mapped_column(default=0)
     new: Mapped[int] = mapped_column(default=0)
@@ -72,10 +72,10 @@ class CollectionRun(Base):
     #: Posts the source's keyword filter dropped (``[sources.NAME] keyword_filter``).
     skipped: Mapped[int] = mapped_column(default=0, server_default="0")
     #: What the platform says the query matches (X's counts endpoint), so gaps are visible.
-    counted: Mapped[Optional[int]]
+    counted: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="running")
-    error: Mapped[Optional[str]] = mapped_column(Text)
-    gaps: Mapped[Optional[dict[str, Any]]]
+    error: Mapped[str | None] = mapped_column(Text)
+    gaps: Mapped[dict[str, Any] | None]
 
 
 class Cursor(Base):
@@ -98,12 +98,12 @@ class ModelVersion(Base):
     kind: Mapped[str] = mapped_column(String(32), default="stance")
     created_at: Mapped[datetime]
     artefact: Mapped[str] = mapped_column(String(1024))
-    artefact_sha256: Mapped[Optional[str]] = mapped_column(String(64))
-    data_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    artefact_sha256: Mapped[str | None] = mapped_column(String(64))
+    data_hash: Mapped[str | None] = mapped_column(String(64))
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
-    activated_at: Mapped[Optional[datetime]]
+    activated_at: Mapped[datetime | None]
 
 
 class Classification(Base):
@@ -133,9 +133,9 @@ class Classification(Base):
     governance: Mapped[bool] = mapped_column(Boolean, default=False)
     local_ai: Mapped[bool] = mapped_column(Boolean, default=False)
     safety_concern: Mapped[bool] = mapped_column(Boolean, default=False)
-    sentiment: Mapped[Optional[str]] = mapped_column(String(16))
-    sentiment_score: Mapped[Optional[float]] = mapped_column(Float)
-    sentiment_model: Mapped[Optional[str]] = mapped_column(String(64))
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sentiment_model: Mapped[str | None] = mapped_column(String(64))
     classified_at: Mapped[datetime]
 
     post: Mapped[Post] = relationship(back_populates="classifications")
@@ -160,11 +160,11 @@ class HumanLabel(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     annotator: Mapped[str] = mapped_column(String(64))
     labelled_at: Mapped[datetime]
-    relevant: Mapped[Optional[bool]] = mapped_column(Boolean)
-    stance: Mapped[Optional[str]] = mapped_column(String(16))
-    sentiment: Mapped[Optional[str]] = mapped_column(String(16))
-    aspects: Mapped[Optional[list[str]]] = mapped_column(JSON)
-    safety_concern: Mapped[Optional[bool]] = mapped_column(Boolean)
+    relevant: Mapped[bool | None] = mapped_column(Boolean)
+    stance: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    aspects: Mapped[list[str] | None] = mapped_column(JSON)
+    safety_concern: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class DeletionLog(Base):
@@ -181,8 +181,8 @@ class DeletionLog(Base):
     #: purge, x-compliance, bluesky-delete, bluesky-account, reddit-recheck, expire.
     action: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
-    job: Mapped[Optional[str]] = mapped_column(String(128))
-    source: Mapped[Optional[str]] = mapped_column(String(32))
+    job: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(32))
     requested: Mapped[int] = mapped_column(default=0)
     deleted: Mapped[int] = mapped_column(default=0)
     not_found: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -229,7 +229,7 @@ class DeadLetter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task: Mapped[str] = mapped_column(String(128))
-    task_id: Mapped[Optional[str]] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(64))
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)

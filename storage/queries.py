@@ -19,6 +19,7 @@ from storage.models import (
     PostEmbedding,
 )
 
+
 def _insert_ignoring_conflicts(
     session: Session, model, rows: Sequence[dict[str, Any]], conflict_cols, returning: bool = True
 ) -> list[int]:

@@ -7,7 +7,7 @@ Alembic history. Times are UTC; SQLite hands them back naive, so readers go thro
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import Date, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,18 +22,18 @@ class JobState(Base):
 
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     #: running, ok, partial, failed, skipped, stopped (see monitor.scheduling.scheduler.Outcome).
-    last_status: Mapped[Optional[str]] = mapped_column(String(16))
-    last_started_at: Mapped[Optional[datetime]]
-    last_finished_at: Mapped[Optional[datetime]]
-    last_success_at: Mapped[Optional[datetime]]
-    last_failure_at: Mapped[Optional[datetime]]
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
-    last_duration_s: Mapped[Optional[float]] = mapped_column(Float)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_duration_s: Mapped[float | None] = mapped_column(Float)
     #: Small JSON summary of the last run (posts fetched/new, classified, labels seen, ...).
-    last_result: Mapped[Optional[dict[str, Any]]]
-    next_run_at: Mapped[Optional[datetime]]
+    last_result: Mapped[dict[str, Any] | None]
+    next_run_at: Mapped[datetime | None]
     #: Seconds between two cron fire times, so status can tell an overdue job without the config.
-    interval_s: Mapped[Optional[int]] = mapped_column(Integer)
+    interval_s: Mapped[int | None] = mapped_column(Integer)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -70,11 +70,11 @@ class Alert(Base):
     baseline_mean: Mapped[float] = mapped_column(Float)
     baseline_std: Mapped[float] = mapped_column(Float)
     baseline_periods: Mapped[int] = mapped_column(Integer)
-    z_score: Mapped[Optional[float]] = mapped_column(Float)
+    z_score: Mapped[float | None] = mapped_column(Float)
     change: Mapped[float] = mapped_column(Float)
     #: Which rule fired: "zscore", "absolute" or both, e.g. "zscore,absolute".
     rule: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
-    delivered_at: Mapped[Optional[datetime]]
+    delivered_at: Mapped[datetime | None]
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    delivery_error: Mapped[Optional[str]] = mapped_column(Text)
+    delivery_error: Mapped[str | None] = mapped_column(Text)

@@ -4,23 +4,23 @@ import json
 import logging
 import math
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from test_scheduler import CONTEXT, T0, PagedCollector, make_runtime, spec
 
-from monitor.scheduling.alerts import AlertSettings, check, deliver, evaluate, parse_alerts, run_alerts
 from monitor.errors import ConfigError
+from monitor.scheduling.alerts import AlertSettings, check, deliver, evaluate, parse_alerts, run_alerts
 from monitor.scheduling.runners import collect_runner
 from monitor.scheduling.scheduler import run_due
 from monitor.status import status
 from storage import queries
 from storage import scheduling_queries as sq
 from storage.models import Classification, ModelVersion
-from test_scheduler import CONTEXT, T0, PagedCollector, make_runtime, spec
 
 TARGET = date(2025, 8, 4)  # the last complete day when "now" is 2025-08-05
-NOW = datetime(2025, 8, 5, 6, tzinfo=timezone.utc)
+NOW = datetime(2025, 8, 5, 6, tzinfo=UTC)
 
 
 def test_check_fires_on_a_zscore_or_a_large_change_and_ignores_noise():
@@ -60,7 +60,7 @@ def seed_days(sessions, per_day):
             for stance, count in zip(("pro_open", "pro_closed", "neutral"), stances):
                 for i in range(count):
                     key = f"{day}-{stance}-{i}"
-                    at = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+                    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
                     rows.append({"source": "x", "source_id": key, "topic": "t", "text": "weights", "lang": "en",
                                  "created_at": at, "metrics": {}, "content_hash": key, "collected_at": at})
                     labels.append(stance)

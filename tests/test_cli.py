@@ -61,7 +61,8 @@ def test_import_lands_good_lines_and_names_every_bad_one(configured, db_url, cap
         '{"id": "6", "text": "Offene Gewichte sind gut", "created_at": "2025-08-06T08:00:00+02:00"}',
     ]
     path = configured / "posts.jsonl"
-    path.write_bytes("\n".join(lines).encode() + b'\n{"id": "7", "text": "bad \xff byte", "created_at": "2025-08-05"}\n')
+    bad_byte = b'\n{"id": "7", "text": "bad \xff byte", "created_at": "2025-08-05"}\n'
+    path.write_bytes("\n".join(lines).encode() + bad_byte)
     code, out, err = stance(capsys, "import", str(path))
     assert code == 0
     assert "2 new" in out and "5 rejected" in out
@@ -82,7 +83,8 @@ def test_import_of_twarc2_pages_and_csv(configured, db_url, capsys):
                       "lang": "en", "public_metrics": {"like_count": 5, "retweet_count": 1}}],
             "includes": {"users": [{"id": "9", "username": "someone"}]}}
     (configured / "x.jsonl").write_text(json.dumps(page) + "\n")
-    (configured / "p.csv").write_text('id,text,created_at,source\n1,"Weights, finally",2025-08-05,mastodon\n2,,2025-08-05,x\n')
+    (configured / "p.csv").write_text(
+        'id,text,created_at,source\n1,"Weights, finally",2025-08-05,mastodon\n2,,2025-08-05,x\n')
     code, out, err = stance(capsys, "import", "x.jsonl", "p.csv")
     assert code == 0
     assert "x.jsonl: 1 new" in out and "p.csv: 1 new, 0 already stored, 1 rejected" in out

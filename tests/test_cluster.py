@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
-START = datetime(2025, 8, 1, tzinfo=timezone.utc)
+START = datetime(2025, 8, 1, tzinfo=UTC)
 TEXTS = ["OpenAI should release the weights now", "Offene Gewichte sind gefährlich für alle",
          "gpt-oss runs fine on my laptop", "Closed models are the responsible choice"]
 

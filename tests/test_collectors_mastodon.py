@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest_collectors import (
@@ -119,7 +119,7 @@ def test_walks_back_with_max_id_then_stores_since_id(httpserver, fake):
     assert record.source_id == "https://chaos.social/statuses/5" and record.author == "u5@chaos.social"
     assert record.url is None  # every web URL of a status names its account
     assert record.text == "Was haltet ihr von #gptoss (5)?\ngpt-oss ist offen"
-    assert record.created_at == datetime(2025, 8, 5, 12, 5, tzinfo=timezone.utc)
+    assert record.created_at == datetime(2025, 8, 5, 12, 5, tzinfo=UTC)
     assert (
         status_to_record(pages[0].items[1]).author == "u4@chaos.social"
     )  # local account: domain from its URL
@@ -170,7 +170,7 @@ def test_search_uses_v2_with_min_id(httpserver, fake):
 
 
 def test_window_since_becomes_a_snowflake_id(httpserver, fake):
-    since = datetime(2025, 8, 5, tzinfo=timezone.utc)
+    since = datetime(2025, 8, 5, tzinfo=UTC)
     list(collector(httpserver).fetch(tag_query(httpserver), None, FetchWindow(since=since)))
     assert fake.requests[0]["since_id"] == snowflake(since) == str(int(since.timestamp() * 1000) << 16)
 
@@ -186,7 +186,7 @@ def test_budget_stops_and_next_run_continues(httpserver, fake):
 
 def test_429_with_reset_header_then_success(httpserver, fake):
     sleep = RecordingSleep()
-    reset = datetime.fromtimestamp(1_700_000_000 + 20, tz=timezone.utc).isoformat()
+    reset = datetime.fromtimestamp(1_700_000_000 + 20, tz=UTC).isoformat()
     fake.scripted.append(
         Response("{}", status=429, headers={"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"})
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -56,7 +56,7 @@ def test_rss_entries_become_records(mock):
     records = [entry_to_record(raw) for raw in page.items]
     first = records[0]
     assert first.source_id == "news.example.de-1001"
-    assert first.created_at == datetime(2025, 8, 5, 17, 0, tzinfo=timezone.utc)
+    assert first.created_at == datetime(2025, 8, 5, 17, 0, tzinfo=UTC)
     assert (
         first.text.startswith("OpenAI veröffentlicht gpt-oss")
         and "Apache 2.0" in first.text
@@ -112,7 +112,7 @@ def test_budget_takes_oldest_first_and_the_rest_next_run(mock):
 
 def test_window_since_drops_older_entries(mock):
     mock.get(ATOM_URL, body=(FIXTURES / "blog.atom.xml").read_bytes())
-    window = FetchWindow(since=datetime(2025, 8, 1, tzinfo=timezone.utc))
+    window = FetchWindow(since=datetime(2025, 8, 1, tzinfo=UTC))
     [page] = collector().fetch(ATOM_URL, None, window)
     assert [raw["title"] for raw in page.items] == ["Why open weights matter after gpt-oss"]
 

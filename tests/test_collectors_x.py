@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest_collectors import (
@@ -108,7 +108,7 @@ def test_pages_are_followed_and_requests_carry_fields(httpserver, fake):
     assert pages[-1].counted == 5
     record = collector(httpserver).to_post(pages[0].items[0])
     assert record.source_id == tweet(5)["id"] and record.author == "user2"
-    assert record.created_at == datetime(2025, 8, 5, 10, 5, tzinfo=timezone.utc)
+    assert record.created_at == datetime(2025, 8, 5, 10, 5, tzinfo=UTC)
 
 
 def test_second_run_only_gets_newer_posts(httpserver, fake, tmp_path):
@@ -227,7 +227,7 @@ def test_count_uses_the_counts_endpoint(httpserver):
 
     httpserver.expect_request("/2/tweets/counts/recent").respond_with_handler(counts)
     assert (
-        collector(httpserver).count(QUERY, FetchWindow(since=datetime(2025, 8, 1, tzinfo=timezone.utc)))
+        collector(httpserver).count(QUERY, FetchWindow(since=datetime(2025, 8, 1, tzinfo=UTC)))
         == 1234
     )
     assert seen[0]["granularity"] == "day" and seen[0]["start_time"] == "2025-08-01T00:00:00Z"

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from datetime import UTC
 
 from sqlalchemy import create_engine, func, select, text
 
@@ -108,7 +109,7 @@ def test_dates_outside_a_configured_window_are_rejected(workdir, capsys):
 
 def test_a_row_the_database_refuses_costs_that_row_only(sessions):
     """A value the checks let through but the database refuses: the page is stored row by row."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from classifiers.language import LanguageDetector
     from monitor.collectors import Page
@@ -127,7 +128,7 @@ def test_a_row_the_database_refuses_costs_that_row_only(sessions):
 
         def to_post(self, raw):
             source_id = "x" * 600 if raw == "b" else raw  # posts.source_id holds at most 512 characters
-            return PostRecord("file", source_id, f"text {raw}", datetime(2025, 5, 1, tzinfo=timezone.utc))
+            return PostRecord("file", source_id, f"text {raw}", datetime(2025, 5, 1, tzinfo=UTC))
 
     engine = sessions.kw["bind"]
     if engine.dialect.name == "sqlite":  # SQLite does not enforce lengths; make it refuse the row instead
@@ -147,7 +148,7 @@ def test_a_row_the_database_refuses_costs_that_row_only(sessions):
 
 def test_a_post_dated_9999_already_stored_does_not_break_the_report(workdir, capsys):
     rows = [{"id": str(n), "text": f"OpenAI should release open weights, part {n}",
-             "created_at": "2025-05-0{}T00:00:00Z".format(n)} for n in (1, 2)]
+             "created_at": f"2025-05-0{n}T00:00:00Z"} for n in (1, 2)]
     (workdir / "posts.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     assert stance(capsys, "import", "posts.jsonl")[0] == 0
     engine = create_engine(f"sqlite:///{workdir / 'stance.db'}")

@@ -8,11 +8,11 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import func, select
 
+from monitor.errors import MonitorError
+from monitor.ingest.normalise import content_hash
 from monitor.labeling import loop as labeling
 from monitor.labeling import spreadsheet as labeling_csv
-from monitor.errors import MonitorError
 from monitor.labeling.loop import Label
-from monitor.ingest.normalise import content_hash
 from storage.models import Classification, HumanLabel, ModelVersion, Post
 
 NOW = datetime(2025, 8, 6, tzinfo=UTC)

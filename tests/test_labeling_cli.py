@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
-from tests_support import stance
 
 from classifiers.training import load_seed_set
 from monitor.cli.label import register
 from storage.engine import open_database
 from storage.models import Classification, HumanLabel, ModelVersion, Post
+from tests_support import stance
 
 NOW = datetime(2025, 8, 6, tzinfo=UTC)
 
@@ -57,7 +57,11 @@ def in_db(db_url, statement):
     return result
 
 
+# The whole loop (label, retrain, compare, activate, re-score) once, on SQLite: it trains a model, which is
+# most of its time, and every database step in it has its own test on PostgreSQL too (test_labeling.py,
+# test_web_label.py, test_pipeline.py).
 @pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_label_fifty_retrain_activate_and_rescore(configured, db_url, capsys, monkeypatch):
     code, _, err = stance(capsys, "run")
     assert code == 0, err

@@ -2,14 +2,14 @@
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from monitor.scheduling.locks import Heartbeat, acquire, holder, owner_id, release
 from storage import scheduling_queries as sq
 from storage.engine import open_database
 from storage.scheduling_models import Lease
-from monitor.scheduling.locks import Heartbeat, acquire, holder, owner_id, release
 
-T0 = datetime(2025, 8, 5, 12, tzinfo=timezone.utc)
+T0 = datetime(2025, 8, 5, 12, tzinfo=UTC)
 TTL = timedelta(minutes=10)
 
 
@@ -65,7 +65,7 @@ def test_concurrent_contenders_with_separate_engines_get_exactly_one_winner(db_u
 
 def test_heartbeat_renews_and_notices_a_lost_lease(sessions):
     ttl = timedelta(seconds=30)
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     assert acquire(sessions, "hb", "me", start, ttl)
     with Heartbeat(sessions, "hb", "me", ttl, interval=0.05) as beat:
         time.sleep(0.3)

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ CONTEXT = IngestContext(topic="t", detector=LanguageDetector(), salt="salt", key
 
 
 def record(i: int, text: str = "OpenAI should release the weights, honestly", author: str = "alice") -> PostRecord:
-    return PostRecord(source="fake", source_id=str(i), text=text, created_at=datetime(2025, 8, 5, tzinfo=timezone.utc),
+    return PostRecord(source="fake", source_id=str(i), text=text, created_at=datetime(2025, 8, 5, tzinfo=UTC),
                       author=author, raw={"id": i, "username": author, "text": text})
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.ingest.privacy import load_salt, pseudonymise, scrub_raw
 
@@ -54,7 +54,7 @@ def test_mask_mentions_setting_masks_stored_text_and_raw(sessions):
 
     context = IngestContext(topic="t", detector=LanguageDetector(), salt="s", mask_mentions=True)
     record = PostRecord(source="mastodon", source_id="1", text="@someone says gpt-oss is great",
-                        created_at=datetime(2025, 8, 5, tzinfo=timezone.utc), raw={"content": "@someone says"})
+                        created_at=datetime(2025, 8, 5, tzinfo=UTC), raw={"content": "@someone says"})
     with sessions.begin() as session:
         (post_id,) = ingest(session, [record], context)
         post = session.get(Post, post_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import delete, select, update
@@ -13,7 +13,7 @@ from storage import queries
 from storage.deletion import delete_posts
 from storage.models import Classification, ModelVersion, Post
 
-START = datetime(2025, 3, 1, 22, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, 22, tzinfo=UTC)
 
 
 def _version(session, name: str) -> int:

@@ -3,7 +3,7 @@
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -12,11 +12,11 @@ from sqlalchemy import select
 from classifiers.language import LanguageDetector
 from monitor.collectors import Page
 from monitor.errors import ConfigError
-from monitor.scheduling.runners import collect_runner, retrain_runner
-from monitor.scheduling.locks import acquire
 from monitor.ingest.pipeline import IngestContext
 from monitor.ingest.records import PostRecord
 from monitor.scheduling.config import JobSpec, ScheduleSettings, crontab_weekdays, next_fire, parse_schedule
+from monitor.scheduling.locks import acquire
+from monitor.scheduling.runners import collect_runner, retrain_runner
 from monitor.scheduling.scheduler import JobResult, Runtime, run_due, run_job
 from monitor.status import status
 from storage import queries
@@ -24,7 +24,7 @@ from storage import scheduling_queries as sq
 from storage.engine import open_database
 from storage.models import CollectionRun, HumanLabel
 
-T0 = datetime(2025, 8, 5, 12, 0, tzinfo=timezone.utc)  # a Tuesday
+T0 = datetime(2025, 8, 5, 12, 0, tzinfo=UTC)  # a Tuesday
 MINUTE = timedelta(minutes=1)
 CONTEXT = IngestContext(topic="t", detector=LanguageDetector(), salt="salt", keywords=("weights",))
 
@@ -154,7 +154,7 @@ def test_a_dead_processs_lease_is_taken_over_once_it_expires(sessions):
 
 def post(i):
     return PostRecord(source="fake", source_id=str(i), text=f"release the weights {i}",
-                      created_at=datetime(2025, 8, 5, tzinfo=timezone.utc), author="a", raw={"id": i})
+                      created_at=datetime(2025, 8, 5, tzinfo=UTC), author="a", raw={"id": i})
 
 
 class PagedCollector:
@@ -254,7 +254,7 @@ def test_parse_schedule_reads_jobs_and_rejects_mistakes_by_name():
     plan = parse_schedule(raw, ["hackernews", "x"])
     assert [s.name for s in plan.ordered()] == ["collect-hn", "classify", "report-weekly"]
     assert plan.job("collect-hn").lease_name == "collect:hackernews"
-    monday = next_fire(plan.job("report-weekly"), plan.tz, datetime(2025, 8, 6, tzinfo=timezone.utc))
+    monday = next_fire(plan.job("report-weekly"), plan.tz, datetime(2025, 8, 6, tzinfo=UTC))
     assert (monday.strftime("%a %H:%M"), str(monday.tzinfo)) == ("Mon 07:00", "Europe/Berlin")
     bad = [
         ({"jobs": {"a": {"run": "collect", "source": "nope", "cron": "* * * * *"}}}, "source"),

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -60,7 +60,7 @@ def test_job_exit_codes(commands, workdir, capsys):
     code, _, err = stance(capsys, "job", "nope")
     assert code == 1 and "no job named 'nope'" in err
     engine, sessions = open_database(db_url)
-    assert acquire(sessions, "collect:file", "other-host:42:x", datetime.now(timezone.utc), timedelta(minutes=5))
+    assert acquire(sessions, "collect:file", "other-host:42:x", datetime.now(UTC), timedelta(minutes=5))
     code, _, err = stance(capsys, "job", "files")
     assert code == 3 and "held by other-host:42:x" in err
     with sessions.begin() as session:
@@ -104,7 +104,7 @@ def test_sigterm_finishes_the_current_page_commits_and_exits_cleanly(workdir, tm
            f'[sources.hackernews]\nenabled = true\nquery = "weights"\nbase_url = "http://127.0.0.1:{server.server_port}"\n')
     engine, sessions = open_database(db_url)
     with sessions.begin() as session:  # a run missed while no scheduler was up: due at once
-        sq.set_schedule(session, "collect-hn", datetime.now(timezone.utc) - timedelta(hours=1), None)
+        sq.set_schedule(session, "collect-hn", datetime.now(UTC) - timedelta(hours=1), None)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STANCE_AUTHOR_SALT": "s"}
     process = subprocess.Popen([sys.executable, "-c", LAUNCH, "--log-format", "json", "schedule"], cwd=workdir,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,6 @@
 """Migration 0002 adds the scheduler's tables to an existing 0001 database without touching its data."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alembic import command
 from sqlalchemy import inspect, text
@@ -13,13 +13,14 @@ NEW_TABLES = {"job_states", "leases", "alerts"}
 def test_upgrade_from_0001_keeps_posts_and_downgrade_removes_only_the_new_tables(db_url):
     engine = make_engine(db_url)
     upgrade(engine, "0001_initial")
-    now = datetime(2025, 8, 5, 12, tzinfo=timezone.utc)
+    now = datetime(2025, 8, 5, 12, tzinfo=UTC)
     with engine.begin() as conn:  # plain SQL: the data a 0001 installation has, written without today's models
         conn.execute(text(
             "INSERT INTO posts (source, source_id, topic, text, created_at, metrics, content_hash, collected_at) "
             "VALUES ('x', '1', 't', 'release the weights', :now, '{}', 'h1', :now)"), {"now": now})
-        conn.execute(text("INSERT INTO cursors (source, query, state, updated_at) VALUES ('x', 'q', '{\"p\": 2}', :now)"),
-                     {"now": now})
+        conn.execute(
+            text("INSERT INTO cursors (source, query, state, updated_at) VALUES ('x', 'q', '{\"p\": 2}', :now)"),
+            {"now": now})
     assert not NEW_TABLES & set(inspect(engine).get_table_names())
     assert needs_upgrade(engine)
     upgrade(engine)

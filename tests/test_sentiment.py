@@ -55,7 +55,8 @@ def test_scorer_contract(scorer, texts):
 
 
 def test_scorer_names_are_distinct_and_stable():
-    names = [TextBlobGermanScorer().name, FastTextBlobGermanScorer().name, VaderScorer().name, TextBlobEnglishScorer().name]
+    scorers = (TextBlobGermanScorer(), FastTextBlobGermanScorer(), VaderScorer(), TextBlobEnglishScorer())
+    names = [scorer.name for scorer in scorers]
     assert names == ["textblob-de", "fast-textblob-de", "vader", "textblob-en"]
     assert load_default_router().scorer_names == {"de": "sm-sentiment-de-3", "en": "sm-sentiment-en-3"}
 

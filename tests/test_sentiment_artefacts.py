@@ -132,4 +132,5 @@ def test_scorer_with_embeddings_reads_given_vectors_or_encodes(tmp_path):
     # A text the n-grams have never seen still gets the tone its embedding carries.
     assert scorer.predict(["Herrlich, ich bin begeistert!"])[0] == "positive"
     save_scorer(scorer, tmp_path, {})
-    np.testing.assert_allclose(load_scorer(tmp_path).predict_proba(TEXTS, vectors), scorer.predict_proba(TEXTS, vectors))
+    reloaded = load_scorer(tmp_path)
+    np.testing.assert_allclose(reloaded.predict_proba(TEXTS, vectors), scorer.predict_proba(TEXTS, vectors))

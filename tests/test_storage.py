@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import inspect, select
 
@@ -9,7 +9,7 @@ from storage.models import Classification, HumanLabel, ModelVersion, Post
 
 
 def post_row(source_id: str, source: str = "x", text: str = "Release the weights!") -> dict:
-    now = datetime(2025, 8, 5, 12, tzinfo=timezone.utc)
+    now = datetime(2025, 8, 5, 12, tzinfo=UTC)
     return {
         "source": source, "source_id": source_id, "topic": "t", "text": text, "lang": "en",
         "lang_confidence": 0.9, "created_at": now, "author": "a_1", "url": None, "metrics": {"likes": 3},
@@ -51,7 +51,7 @@ def test_insert_posts_skips_conflicts_and_returns_only_new_ids(sessions):
     with sessions() as session:
         assert queries.count_posts(session) == 4
         stored = session.scalar(select(Post).where(Post.source == "x", Post.source_id == "1"))
-        assert stored.created_at.replace(tzinfo=timezone.utc) == datetime(2025, 8, 5, 12, tzinfo=timezone.utc)
+        assert stored.created_at.replace(tzinfo=UTC) == datetime(2025, 8, 5, 12, tzinfo=UTC)
         assert stored.metrics == {"likes": 3}
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest_collectors import ingest_context, open_test_database, stored_cursor, stored_posts
 from websockets.sync.server import serve
 
-from conftest_collectors import ingest_context, open_test_database, stored_cursor, stored_posts
 from monitor.ingest.records import InvalidRecord
 from monitor.ingest.stream import event_to_record, stream_bluesky, with_cursor
 
@@ -239,17 +240,17 @@ def test_cursor_never_moves_past_posts_that_were_not_stored(jetstream, tmp_path,
 
 
 def test_status_shows_the_lag_of_the_firehose_cursor_and_of_each_source(jetstream, tmp_path):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from monitor.cluster.inspect import lags
 
     server = jetstream()
     sessions = open_test_database(tmp_path)
     stream_bluesky(sessions, ingest_context(("gpt-oss",)), server.url, max_events=6, sleep=lambda s: None)
-    cursor_time = datetime.fromtimestamp(EVENTS[-1]["time_us"] / 1_000_000, timezone.utc)
+    cursor_time = datetime.fromtimestamp(EVENTS[-1]["time_us"] / 1_000_000, UTC)
     with sessions() as session:
         found = lags(session, now=cursor_time + timedelta(seconds=90))
-    collected = stored_posts(sessions, "bluesky")[0].collected_at.replace(tzinfo=timezone.utc)
+    collected = stored_posts(sessions, "bluesky")[0].collected_at.replace(tzinfo=UTC)
     assert found["firehose_lag_seconds"] == pytest.approx(90, abs=0.01)
     expected = (cursor_time + timedelta(seconds=90) - collected).total_seconds()
     assert found["sources_lag_seconds"] == {"bluesky": pytest.approx(expected, abs=0.1)}

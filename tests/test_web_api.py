@@ -8,12 +8,12 @@ import math
 from datetime import timedelta
 
 import pytest
-from web_support import HOSTILE, MONDAY, client, fill_corpus, settings_for
 
-from monitor.web.overview import report_request
 from monitor.web.filters import parse_filters
+from monitor.web.overview import report_request
 from reports.content import collect
 from storage.models import STANCES
+from web_support import HOSTILE, MONDAY, client, fill_corpus, settings_for
 
 
 @pytest.fixture
@@ -172,7 +172,8 @@ def test_csv_is_what_the_chart_shows(db_url, corpus):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["period_start"] for r in rows] == data["periods"]["starts"]
     for i, row in enumerate(rows):
-        assert float(row["corrected_pro_open_value"]) == pytest.approx(data["shares"]["corrected"]["pro_open"]["value"][i])
+        corrected = data["shares"]["corrected"]["pro_open"]["value"][i]
+        assert float(row["corrected_pro_open_value"]) == pytest.approx(corrected)
         assert float(row["raw_neutral_high"]) == pytest.approx(data["shares"]["raw"]["neutral"]["high"][i])
     language_rows = list(csv.DictReader(io.StringIO(languages.text)))
     assert {r["key"] for r in language_rows} == {"de", "en"}
@@ -212,6 +213,7 @@ def test_empty_database_draws_an_empty_overview(db_url):
 def test_new_classifications_are_seen_at_once(db_url, sessions, corpus):
     """Answers are cached per data version: a newly classified post changes the next answer."""
     from test_reports_helpers import add_post, utc
+
     from storage.models import ModelVersion
 
     with client(db_url) as http:

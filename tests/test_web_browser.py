@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_support import HOSTILE
 
 from monitor.collectors.file import DEMO, resolve
+from web_support import HOSTILE
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -46,10 +46,11 @@ def demo_database(tmp_path_factory):
     _chromium_or_skip()
     from dataclasses import replace
 
+    from test_reports_helpers import add_post, utc
+
     from monitor import jobs
     from monitor.config import default_config_text, load_settings
     from storage.models import ModelVersion
-    from test_reports_helpers import add_post, utc
 
     folder = tmp_path_factory.mktemp("demo")
     config = folder / "stance.toml"

@@ -7,12 +7,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import select
-from web_support import client, csrf_of, fill_corpus
 
-from monitor.labeling.loop import choose_posts
+from monitor.labeling.loop import RELEVANT_KEYS, SENTIMENT_KEYS, STANCE_KEYS, choose_posts
 from monitor.web.labeling import QUESTIONS
-from monitor.labeling.loop import RELEVANT_KEYS, SENTIMENT_KEYS, STANCE_KEYS
 from storage.models import HumanLabel
+from web_support import client, csrf_of, fill_corpus
 
 
 @pytest.fixture
@@ -28,7 +27,8 @@ def shown_post(html: str) -> int:
 
 def labels(sessions, annotator="anna"):
     with sessions() as session:
-        return {row.post_id: row for row in session.scalars(select(HumanLabel).where(HumanLabel.annotator == annotator))}
+        rows = session.scalars(select(HumanLabel).where(HumanLabel.annotator == annotator))
+        return {row.post_id: row for row in rows}
 
 
 def follow(http, response):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests_support import stance
-from web_support import client, csrf_of, fill_corpus
 
 from monitor.web import Access
 from monitor.web.security import SESSION_COOKIE, host_name, is_loopback, safe_next
+from tests_support import stance
+from web_support import client, csrf_of, fill_corpus
 
 TOKEN = "correct-horse-battery-staple-42"
 

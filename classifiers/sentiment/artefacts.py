@@ -12,8 +12,8 @@ from typing import Any
 
 from classifiers import artefacts
 from classifiers.artefacts import METADATA_FILE, MODEL_FILE, file_sha256, library_versions
-from classifiers.sentiment.model import LearnedSentimentScorer
 from classifiers.errors import ModelError
+from classifiers.sentiment.model import LearnedSentimentScorer
 
 ARTEFACTS_ROOT = Path(__file__).resolve().parent.parent / "artefacts"
 

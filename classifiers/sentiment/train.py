@@ -85,7 +85,8 @@ def _split(data: LabelledTexts, fraction: float = 0.5) -> tuple[LabelledTexts, L
     cut = int(len(data) * fraction)
 
     def pick(indices: np.ndarray, suffix: str) -> LabelledTexts:
-        return LabelledTexts(f"{data.name}-{suffix}", [data.texts[i] for i in indices], [data.labels[i] for i in indices])
+        return LabelledTexts(f"{data.name}-{suffix}", [data.texts[i] for i in indices],
+                             [data.labels[i] for i in indices])
 
     return pick(order[:cut], "a"), pick(order[cut:], "b")
 

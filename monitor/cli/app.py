@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Optional
 
 import click
 import typer
 
-from monitor.cli import compliance as cli_compliance
 from monitor.cli import cluster as cli_cluster
+from monitor.cli import compliance as cli_compliance
 from monitor.cli import data as cli_data
 from monitor.cli import label as cli_label
 from monitor.cli import models as cli_models
@@ -46,7 +45,7 @@ app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance 
 @app.callback()
 def _main(
     ctx: typer.Context,
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Configuration file (default ./stance.toml)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="Configuration file (default ./stance.toml)."),
     log_format: str = typer.Option("text", "--log-format", help="text or json."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (they are shown on a terminal only)."),
@@ -98,10 +97,10 @@ def init(
 @app.command()
 def collect(
     ctx: typer.Context,
-    source: Optional[str] = typer.Option(None, "--source", help="Only this source (even if disabled in the config)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
-    until: Optional[str] = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
-    max_posts: Optional[int] = typer.Option(None, "--max", min=1, help="Read at most this many posts per query."),
+    source: str | None = typer.Option(None, "--source", help="Only this source (even if disabled in the config)."),
+    since: str | None = typer.Option(None, "--since", help="Earliest post date, YYYY-MM-DD."),
+    until: str | None = typer.Option(None, "--until", help="Latest post date, YYYY-MM-DD."),
+    max_posts: int | None = typer.Option(None, "--max", min=1, help="Read at most this many posts per query."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Say what a run would fetch and store; store nothing (X: counts only)."),
 ) -> None:
@@ -159,8 +158,8 @@ def _broker(current) -> bool:
     return bool(current.cluster.broker_url)
 
 
-def _as_datetime(day: Optional[date]) -> Optional[datetime]:
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) if day else None
+def _as_datetime(day: date | None) -> datetime | None:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
 
 @app.command()
@@ -191,15 +190,15 @@ def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore"
 @app.command()
 def report(
     ctx: typer.Context,
-    date_from: Optional[str] = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
-    freq: Optional[str] = typer.Option(
+    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
+    freq: str | None = typer.Option(
         None, "--freq", help="auto (default: the shortest period with enough relevant posts in most periods), "
                              "day, week or month."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Comma-separated languages, e.g. de,en."),
-    source: Optional[str] = typer.Option(None, "--source", help="Comma-separated sources, e.g. x,mastodon."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="pdf, png or pdf,png."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default ./stance-reports)."),
+    lang: str | None = typer.Option(None, "--lang", help="Comma-separated languages, e.g. de,en."),
+    source: str | None = typer.Option(None, "--source", help="Comma-separated sources, e.g. x,mastodon."),
+    fmt: str | None = typer.Option(None, "--format", help="pdf, png or pdf,png."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Output folder (default ./stance-reports)."),
 ) -> None:
     """Chart what is stored as PNG files and a multi-page PDF.
 
@@ -208,8 +207,6 @@ def report(
 
     Example: stance report --from 2025-07-01 --lang en --format pdf
     """
-    from monitor import jobs
-
     if freq is not None and freq not in ("auto", "day", "week", "month"):
         raise typer.BadParameter(f"expected auto, day, week or month, got {freq!r}", param_hint="--freq")
     formats = parse_list(fmt)
@@ -218,6 +215,9 @@ def report(
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if first and last and first > last:
         raise typer.BadParameter(f"{date_from} is after --to {date_to}", param_hint="--from")
+    # The library comes after the options are checked: a usage error answers at once.
+    from monitor import jobs
+
     current = settings(ctx)
     if _broker(current):
         from monitor.cluster.enqueue import enqueue_report
@@ -272,7 +272,7 @@ def run(ctx: typer.Context) -> None:
 def stream(
     ctx: typer.Context,
     source: str = typer.Option("bluesky", "--source", help="Only bluesky (the public Jetstream feed) for now."),
-    max_events: Optional[int] = typer.Option(None, "--max-events", min=1, help="Stop after this many events."),
+    max_events: int | None = typer.Option(None, "--max-events", min=1, help="Stop after this many events."),
 ) -> None:
     """Follow a live feed and keep the posts that match the topic's keywords, resuming where it stopped.
 
@@ -346,7 +346,7 @@ def _terminate_as_interrupt(received: threading.Event):
     return signal.signal(signal.SIGTERM, handler)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``stance`` script; ``argv`` defaults to the process arguments.
 
     Exit codes: 0 ok, 1 a problem the user can act on (one line on stderr), 2 a usage error (one line),
@@ -363,7 +363,7 @@ def main(argv: Optional[list[str]] = None) -> None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _run(argv: Optional[list[str]], terminated: threading.Event) -> None:
+def _run(argv: list[str] | None, terminated: threading.Event) -> None:
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stance")
     except MonitorError as exc:

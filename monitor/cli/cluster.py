@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from monitor.cli.common import settings
@@ -16,10 +14,10 @@ def register(app: typer.Typer) -> None:
 
 def worker(
     ctx: typer.Context,
-    queues: Optional[str] = typer.Option(
+    queues: str | None = typer.Option(
         None, "--queues", help="Comma-separated kinds of work: collect, classify, rescore, report (default: all)."),
     concurrency: int = typer.Option(1, "--concurrency", min=1, help="Worker processes (one task each at a time)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Worker name (default: stance-<kinds>@<host>)."),
+    name: str | None = typer.Option(None, "--name", help="Worker name (default: stance-<kinds>@<host>)."),
 ) -> None:
     """Take tasks off the queues of `[cluster] broker_url` (or STANCE_BROKER_URL) and run them.
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ class GlobalOptions:
     """The global options of one invocation (``stance --config ... --quiet COMMAND``), kept as the click
     context's ``obj`` by the app's callback; commands read them through their ``ctx``."""
 
-    config: Optional[Path] = None
+    config: Path | None = None
     quiet: bool = False
 
 
@@ -89,7 +89,7 @@ def steps(ctx: typer.Context, description: str) -> Iterator:
         yield report
 
 
-def parse_date(value: Optional[str], option: str) -> Optional[date]:
+def parse_date(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD option value; a bad one is a usage error naming the option."""
     if value is None:
         return None
@@ -99,7 +99,7 @@ def parse_date(value: Optional[str], option: str) -> Optional[date]:
         raise typer.BadParameter(f"expected a date like 2025-08-05, got {value!r}", param_hint=option) from None
 
 
-def parse_list(value: Optional[str]) -> Optional[tuple[str, ...]]:
+def parse_list(value: str | None) -> tuple[str, ...] | None:
     """A comma-separated option value as a tuple, or None when not given."""
     if value is None:
         return None

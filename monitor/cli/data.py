@@ -7,7 +7,6 @@ X API v2 / twarc2 JSONL, and other tools' CSV exports through ``--preset`` or ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,7 +27,7 @@ def register(app: typer.Typer) -> None:
     app.command("purge")(purge)
 
 
-def _column_map(preset: Optional[str], spec: Optional[str], source: Optional[str] = None, **columns):
+def _column_map(preset: str | None, spec: str | None, source: str | None = None, **columns):
     from monitor.ingest.columns import MapError, column_map
 
     try:
@@ -40,11 +39,12 @@ def _column_map(preset: Optional[str], spec: Optional[str], source: Optional[str
 def import_(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="JSONL or CSV files."),
-    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
-    mapping: Optional[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
-    source: Optional[str] = typer.Option(
-        None, "--source", metavar="NAME", help="The source of rows that name none, e.g. bluesky for a 4CAT Bluesky export "
-                               "(default: file; x with the minet and twarc2 presets)."),
+    preset: str | None = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
+    mapping: str | None = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
+    source: str | None = typer.Option(
+        None, "--source", metavar="NAME",
+        help="The source of rows that name none, e.g. bluesky for a 4CAT Bluesky export "
+             "(default: file; x with the minet and twarc2 presets)."),
 ) -> None:
     """Import posts from JSONL/CSV files: the simple schema (id, text, created_at, author, lang, url,
     source, likes, reposts, replies), X API v2 responses as twarc2 writes them, or another tool's export.
@@ -60,9 +60,9 @@ def import_(
       stance import --preset 4cat --source bluesky 4cat-export.csv
       stance import --map text=body,created_at=published,id=guid export.csv
     """
-    from monitor import jobs
-
     columns = _column_map(preset, mapping, source)
+    from monitor import jobs  # after the options are checked: a usage error answers at once
+
     current = settings(ctx)
     with progress(ctx) as bar:
         task = bar.add_task("importing", total=None)
@@ -99,12 +99,12 @@ def predict(
     ctx: typer.Context,
     input: Path = typer.Argument(..., metavar="INPUT", help="CSV, JSONL (X API v2 / twarc2 too) or Parquet file."),
     output: Path = typer.Option(..., "--out", help="Where to write the rows with predictions (csv, jsonl, parquet)."),
-    text_col: Optional[str] = typer.Option(None, "--text-col", help="The column holding the post text (default text)."),
-    model: Optional[Path] = typer.Option(None, "--model", help="A model directory (default: the shipped model)."),
-    lang_col: Optional[str] = typer.Option(
+    text_col: str | None = typer.Option(None, "--text-col", help="The column holding the post text (default text)."),
+    model: Path | None = typer.Option(None, "--model", help="A model directory (default: the shipped model)."),
+    lang_col: str | None = typer.Option(
         None, "--lang-col", help="A column with each row's language code, used where present (else detected)."),
-    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
-    mapping: Optional[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
+    preset: str | None = typer.Option(None, "--preset", metavar="NAME", help=PRESET_HELP),
+    mapping: str | None = typer.Option(None, "--map", metavar="FIELD=COLUMN,...", help=MAP_HELP),
 ) -> None:
     """Classify a file without storing it; adds lang, relevant, stance, stance_confidence, safety_concern,
     aspects, sentiment and sentiment_score to each row.
@@ -127,14 +127,14 @@ def predict(
 def export(
     ctx: typer.Context,
     output: Path = typer.Argument(..., metavar="OUTPUT", help="Output file (.csv, .jsonl or .parquet)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the suffix)."),
-    date_from: Optional[str] = typer.Option(None, "--from", help="First day (UTC), YYYY-MM-DD."),
-    date_to: Optional[str] = typer.Option(None, "--to", help="Last day (UTC), YYYY-MM-DD."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Comma-separated languages, e.g. de,en."),
-    source: Optional[str] = typer.Option(None, "--source", help="Comma-separated sources, e.g. x,mastodon."),
-    stance: Optional[str] = typer.Option(
+    fmt: str | None = typer.Option(None, "--format", help="csv, jsonl or parquet (default: from the suffix)."),
+    date_from: str | None = typer.Option(None, "--from", help="First day (UTC), YYYY-MM-DD."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day (UTC), YYYY-MM-DD."),
+    lang: str | None = typer.Option(None, "--lang", help="Comma-separated languages, e.g. de,en."),
+    source: str | None = typer.Option(None, "--source", help="Comma-separated sources, e.g. x,mastodon."),
+    stance: str | None = typer.Option(
         None, "--stance", help="Comma-separated stances of relevant posts: pro_open, pro_closed, neutral."),
-    model: Optional[str] = typer.Option(
+    model: str | None = typer.Option(
         None, "--model", help="The classifications of this model version (default: the active one)."),
 ) -> None:
     """Export posts with their classifications by one model version.
@@ -145,15 +145,16 @@ def export(
 
     Example: stance export august.parquet --from 2025-08-01 --to 2025-08-31 --lang en --stance pro_open
     """
-    from monitor import jobs
-    from monitor.status import ExportFilter
-    from monitor.status import export as export_posts
-
     stances = parse_list(stance)
     if stances and any(s not in ("pro_open", "pro_closed", "neutral") for s in stances):
         raise typer.BadParameter(f"expected pro_open, pro_closed and/or neutral, got {stance!r}",
                                  param_hint="--stance")
-    chosen = ExportFilter(parse_date(date_from, "--from"), parse_date(date_to, "--to"), parse_list(lang),
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    from monitor import jobs  # after the options are checked: a usage error answers at once
+    from monitor.status import ExportFilter
+    from monitor.status import export as export_posts
+
+    chosen = ExportFilter(first, last, parse_list(lang),
                           parse_list(source), stances, model)
     with jobs.open_store(settings(ctx), read_only=True, must_exist=True)() as session:
         n = export_posts(session, output, fmt, chosen)
@@ -162,10 +163,10 @@ def export(
 
 def purge(
     ctx: typer.Context,
-    source: Optional[str] = typer.Option(None, "--source", help="The source the ids belong to, e.g. x."),
-    ids_file: Optional[Path] = typer.Argument(None, metavar="[IDS_FILE]",
+    source: str | None = typer.Option(None, "--source", help="The source the ids belong to, e.g. x."),
+    ids_file: Path | None = typer.Argument(None, metavar="[IDS_FILE]",
                                               help="A file with one source id per line (e.g. X compliance)."),
-    author_did: Optional[str] = typer.Option(None, "--author-did",
+    author_did: str | None = typer.Option(None, "--author-did",
                                              help="Delete every Bluesky post of this account (did:plc:...)."),
     reason: str = typer.Option("purge on request", "--reason", help="Why, for the audit log."),
 ) -> None:

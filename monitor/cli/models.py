@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,16 +19,16 @@ def register(app: typer.Typer) -> None:
 
 def train(
     ctx: typer.Context,
-    data: Optional[Path] = typer.Argument(None, help="A labelled CSV/JSONL file (omit to retrain the default model)."),
-    label_col: Optional[str] = typer.Option(None, "--label-col", help="The label column of DATA."),
+    data: Path | None = typer.Argument(None, help="A labelled CSV/JSONL file (omit to retrain the default model)."),
+    label_col: str | None = typer.Option(None, "--label-col", help="The label column of DATA."),
     text_col: str = typer.Option("text", "--text-col", help="The text column of DATA."),
-    group_col: Optional[str] = typer.Option(
+    group_col: str | None = typer.Option(
         None, "--group-col", help="Labels are relative to this column (e.g. the stance target)."
     ),
-    out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the model (with DATA)."),
+    out_path: Path | None = typer.Option(None, "--out", help="Where to write the model (with DATA)."),
     activate: bool = typer.Option(False, help="Activate the new default-model version right away."),
     folds: int = typer.Option(5, help="Cross-validation folds."),
-    datasets: Optional[Path] = typer.Option(
+    datasets: Path | None = typer.Option(
         None, "--datasets", help="Folder with the labelled real posts' texts (default: [models] datasets_dir)."
     ),
 ) -> None:
@@ -40,11 +39,11 @@ def train(
 
     Example: stance train labelled.csv --label-col stance --out models/my-stance
     """
-    from monitor import jobs, model_registry
+    if data is not None and (not label_col or not out_path):
+        raise usage_error("training on a file needs --label-col and --out")
+    from monitor import jobs, model_registry  # after the options are checked: a usage error answers at once
 
     if data is not None:
-        if not label_col or not out_path:
-            raise usage_error("training on a file needs --label-col and --out")
         with steps(ctx, "training") as on_step:
             result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col,
                                                        on_step=on_step)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Optional
+from datetime import UTC
 
 import typer
 
@@ -152,9 +152,9 @@ def schedule(
         restore = stop_on_signals(stop)
         try:
             if once:
-                from datetime import datetime, timezone
+                from datetime import datetime
 
-                outcomes = run_due(runtime, datetime.now(timezone.utc))
+                outcomes = run_due(runtime, datetime.now(UTC))
                 _print_pass(runtime, outcomes)
                 code = EXIT_CODES[worst(outcomes)]
                 if code:
@@ -169,7 +169,7 @@ def schedule(
 
 def job(
     ctx: typer.Context,
-    name: Optional[str] = typer.Argument(None, metavar="[NAME]",
+    name: str | None = typer.Argument(None, metavar="[NAME]",
                                          help="A job name from [schedule.jobs] (omit to list them)."),
 ) -> None:
     """Run one configured job once, now, holding its lock; the exit code says how it went.

@@ -24,9 +24,8 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     from rich.table import Table
 
     from monitor import jobs
-    from monitor.status import status as read_status
-
     from monitor.cluster.inspect import cluster_status
+    from monitor.status import status as read_status
 
     current = settings(ctx)
     with jobs.open_store(current, read_only=True, must_exist=True)() as session:

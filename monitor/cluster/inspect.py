@@ -3,7 +3,7 @@ sources and the firehose cursor are. ``stance status`` shows it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,7 +20,7 @@ FIREHOSE_CURSOR = ("bluesky", "jetstream")
 def lags(session: Session, now: datetime | None = None) -> dict[str, Any]:
     """Seconds since each source's newest stored post was collected and written, and how far the firehose
     cursor (``time_us`` of the last event whose batch was stored) is behind ``now``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     newest = session.execute(select(Post.source, func.max(Post.collected_at)).group_by(Post.source)).all()
     sources = {source: round((now - _utc(when)).total_seconds(), 1) for source, when in newest if when}
     cursor = queries.get_cursor(session, *FIREHOSE_CURSOR) or {}
@@ -30,7 +30,7 @@ def lags(session: Session, now: datetime | None = None) -> dict[str, Any]:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def queue_depths(settings: Settings, app=None) -> dict[str, int]:

@@ -10,7 +10,7 @@ killed run resumes at its last committed page. Live collection is in ``monitor.i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -174,7 +174,7 @@ def classifier(clock: Callable[[], float]) -> Callable[[BaseException], Retry | 
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def sort_time(post: Any) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import feedparser
@@ -70,7 +70,7 @@ class RSSCollector:
             yield Page(items=[], failed=True, errors=[ItemError(query, reason, response.text[:500])])
             return
         feed = parsed.feed
-        fetched_at = datetime.now(timezone.utc).replace(microsecond=0)
+        fetched_at = datetime.now(UTC).replace(microsecond=0)
         raws = [entry_to_raw(entry, query, feed, fetched_at) for entry in parsed.entries]
         taken, cursor_state = select_new(
             raws, cursor, window, post_budget(window.limit, self.max_posts_per_run)
@@ -91,8 +91,8 @@ def select_new(
     newest = state.get("newest")
     seen = list(state.get("seen", []))
     seen_set = set(seen)
-    since = window.since.astimezone(timezone.utc).isoformat() if window.since else None
-    until = window.until.astimezone(timezone.utc).isoformat() if window.until else None
+    since = window.since.astimezone(UTC).isoformat() if window.since else None
+    until = window.until.astimezone(UTC).isoformat() if window.until else None
 
     def wanted(raw: Mapping[str, Any]) -> bool:
         moment = raw["published"]
@@ -124,7 +124,7 @@ def entry_to_raw(
     """A feedparser entry as plain JSON: dates become ISO 8601 UTC, only the fields we use are kept."""
     moment = entry.get("published_parsed") or entry.get("updated_parsed")
     # feedparser's struct_times are UTC; an undated entry is dated when we first saw it.
-    published = datetime.fromtimestamp(calendar.timegm(moment), tz=timezone.utc) if moment else fetched_at
+    published = datetime.fromtimestamp(calendar.timegm(moment), tz=UTC) if moment else fetched_at
     content = entry.get("content") or []
     body = content[0].get("value") if content and isinstance(content[0], Mapping) else entry.get("summary")
     entry_id = entry.get("id") or entry.get("link")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: Stored and printed error messages are cut here (a driver error can quote a whole page of SQL).
 MAX_ERROR_CHARS = 500
-EARLIEST_POST = datetime(2006, 1, 1, tzinfo=timezone.utc)
+EARLIEST_POST = datetime(2006, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def collect_query(
 def _store_page(sessions, collector, query, page, context, summary: RunSummary) -> None:
     records, where, skipped_before = [], [], summary.skipped
     positions = page.positions or [f"page {summary.pages + 1} item {i + 1}" for i in range(len(page.items))]
-    latest = datetime.now(timezone.utc) + context.future
+    latest = datetime.now(UTC) + context.future
     for raw, position in zip(page.items, positions):
         try:
             record = checked(collector.to_post(raw), context.earliest, latest)

@@ -11,8 +11,8 @@ logs.
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import secrets
 import stat
 from collections.abc import Mapping

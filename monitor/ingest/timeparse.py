@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 _UNIX = re.compile(r"^\d+(\.\d+)?$")
@@ -33,13 +33,13 @@ def parse_timestamp(value: object) -> datetime:
     else:
         raise ValueError(f"unparseable date {value!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _from_unix(seconds: float) -> datetime:
     # 1e20, Infinity and NaN overflow datetime (OverflowError, OSError or ValueError depending on the value).
     try:
-        return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+        return datetime.fromtimestamp(float(seconds), tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"date out of range {seconds!r}") from None

@@ -20,15 +20,15 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.scheduling.locks import Heartbeat, owner_id
 from monitor.logs import redact as redact_secrets
 from monitor.scheduling.config import JobSpec, ScheduleSettings, interval_seconds, next_fire
+from monitor.scheduling.locks import Heartbeat, owner_id
 from storage import scheduling_queries as sq
 from storage.scheduling_models import JobState
 
@@ -177,7 +177,7 @@ def run_due(runtime: Runtime, now: datetime) -> list[Outcome]:
 def run_job(runtime: Runtime, name: str, now: datetime | None = None) -> Outcome:
     """Run one configured job now, due or not, holding its lease (``stance job NAME``)."""
     spec = runtime.schedule.job(name)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with runtime.sessions.begin() as session:
         _sync(session, spec, runtime.schedule, now)
     return _execute(runtime, spec, now, force=True)
@@ -267,7 +267,7 @@ def worst(outcomes: list[Outcome]) -> str:
 
 def _poll(runtime: Runtime, spec: JobSpec) -> None:
     try:
-        run_if_due(runtime, spec, datetime.now(timezone.utc))
+        run_if_due(runtime, spec, datetime.now(UTC))
     except Exception as exc:  # noqa: BLE001 - keep polling; APScheduler would log a traceback per poll
         log.error("job=%s event=error error=%s", spec.name, describe(exc))
 
