@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import threading
 import zipfile
+from collections import OrderedDict
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -85,6 +87,14 @@ def read_metadata(directory: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: invalid JSON: {exc}") from None
 
 
+#: Models loaded in this process, by the sha256 of their file (so a changed file is never served stale). Checking
+#: and unpacking a skops file takes seconds; a scheduler, a worker or the dashboard loads the same model again and
+#: again. Loaded models are shared: callers only predict with them.
+KEEP_LOADED = 4
+_LOADED: OrderedDict[tuple[str, frozenset[str]], Any] = OrderedDict()
+_LOADED_LOCK = threading.Lock()
+
+
 def load(
     directory: Path, expected_sha256: str | None = None, trusted: frozenset[str] = TRUSTED_TYPES
 ) -> tuple[Any, dict[str, Any]]:
@@ -98,7 +108,17 @@ def load(
     for expected in (metadata.get("sha256"), expected_sha256):
         if expected is not None and expected != actual:
             raise ModelError(f"{model_path}: sha256 mismatch (expected {expected[:12]}…, got {actual[:12]}…)")
+    key = (actual, trusted)
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key], metadata
     untrusted = set(sio.get_untrusted_types(file=model_path)) - trusted
     if untrusted:
         raise ModelError(f"{model_path}: refusing untrusted types: {', '.join(sorted(untrusted))}")
-    return sio.load(model_path, trusted=sorted(trusted)), metadata
+    model = sio.load(model_path, trusted=sorted(trusted))
+    with _LOADED_LOCK:
+        _LOADED[key] = model
+        while len(_LOADED) > KEEP_LOADED:
+            _LOADED.popitem(last=False)
+    return model, metadata

@@ -125,6 +125,22 @@ def test_make_text_classifier_on_group_text_pairs(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(probe), model.predict_proba(probe))
 
 
+def test_a_model_loaded_again_comes_from_memory_until_its_file_changes(tmp_path):
+    texts = ["we must ban it now", "it is great and good", "ban it forever", "so good, great"] * 4
+    labels = ["AGAINST", "FAVOR"] * 8
+    first = make_text_classifier(C=10.0, min_df=1).fit([("x", t) for t in texts], labels)
+    artefacts.save(first, tmp_path / "m", {"name": "one"})
+    loaded, _ = artefacts.load(tmp_path / "m")
+    assert artefacts.load(tmp_path / "m")[0] is loaded  # no second unpacking of the same file
+
+    second = make_text_classifier(C=0.01, min_df=1).fit([("x", t) for t in texts], labels[::-1])
+    artefacts.save(second, tmp_path / "m", {"name": "two"})  # the same folder, a different model
+    reloaded, metadata = artefacts.load(tmp_path / "m")
+    assert reloaded is not loaded and metadata["name"] == "two"
+    probe = [("x", "ban it")]
+    np.testing.assert_allclose(reloaded.predict_proba(probe), second.predict_proba(probe))
+
+
 def _tiny(**params) -> TopicClassifier:
     """A model of n-grams only: the tiny tests check the estimator, not the encoder."""
     return TopicClassifier(**{"min_df": 1, "embedding_weight": 0.0, **params})
