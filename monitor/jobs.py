@@ -180,8 +180,10 @@ def dry_run(settings: Settings, source: str | None, window: FetchWindow = FetchW
     sources read their first page from where the stored cursor stands and say how many of its posts are new,
     already stored, invalid or dropped by the keyword filter."""
     import math
+    from datetime import UTC, datetime
 
-    from monitor.ingest.normalise import matches_keywords
+    from monitor.ingest.pipeline import to_record
+    from monitor.ingest.records import InvalidRecord
     from storage.deletion import stored_among
 
     sessions = open_store(settings)
@@ -203,13 +205,13 @@ def dry_run(settings: Settings, source: str | None, window: FetchWindow = FetchW
                 lines.append(f"{collector.name} {query}: nothing new to read")
                 continue
             records, invalid = [], 0
+            latest = datetime.now(UTC) + context.future
             for raw in page.items:
                 try:
-                    records.append(collector.to_post(raw))
-                except Exception:  # noqa: BLE001 - counted, as a real run would reject it
+                    records.append(to_record(collector, raw, context, latest))
+                except InvalidRecord:  # counted, as a real run would reject it
                     invalid += 1
-            kept = [r for r in records if not context.filters_keywords(collector)
-                    or matches_keywords(r.text, context.keywords)]
+            kept = [r for r in records if context.keeps(collector, r)]
             with sessions() as session:
                 stored = set(stored_among(session, collector.name, [r.source_id for r in kept]))
             new = sum(r.source_id not in stored for r in kept)

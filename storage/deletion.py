@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
+from storage import queries
 from storage.clock import utcnow
 from storage.models import Classification, Cursor, DeletionLog, HumanLabel, Post, PostEmbedding
 
@@ -139,9 +140,4 @@ def stored_source_ids(session: Session, source: str) -> list[str]:
 
 def stored_among(session: Session, source: str, source_ids: Sequence[str]) -> list[str]:
     """Those of ``source_ids`` that are stored (a firehose announces deletions of posts we never kept)."""
-    found: list[str] = []
-    for start in range(0, len(source_ids), _CHUNK):
-        chunk = list(source_ids[start : start + _CHUNK])
-        found.extend(session.scalars(select(Post.source_id).where(Post.source == source,
-                                                                  Post.source_id.in_(chunk))))
-    return found
+    return [source_id for _, source_id in queries.stored_content_hashes(session, source, source_ids)]

@@ -58,6 +58,21 @@ class IngestContext:
     def filters_keywords(self, collector: Collector) -> bool:
         return self.keyword_filters.get(collector.name, collector.filter_by_keywords)
 
+    def keeps(self, collector: Collector, record: PostRecord) -> bool:
+        """Whether ``record`` passes the source's keyword filter (always, where the filter is off)."""
+        return not self.filters_keywords(collector) or matches_keywords(record.text, self.keywords)
+
+
+def to_record(collector: Collector, raw: object, context: IngestContext, latest: datetime) -> PostRecord:
+    """One raw item as a checked record (dates inside the window up to ``latest``); a payload the collector
+    cannot read is an InvalidRecord too, naming the problem, so one bad item never costs its page."""
+    try:
+        return checked(collector.to_post(raw), context.earliest, latest)
+    except InvalidRecord:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise InvalidRecord(f"unexpected payload: {short_error(exc)}") from exc
+
 
 @dataclass
 class RunSummary:
@@ -189,17 +204,12 @@ def _store_page(sessions, collector, query, page, context, summary: RunSummary) 
     latest = datetime.now(UTC) + context.future
     for raw, position in zip(page.items, positions):
         try:
-            record = checked(collector.to_post(raw), context.earliest, latest)
+            record = to_record(collector, raw, context, latest)
         except InvalidRecord as exc:
             summary.invalid += 1
             summary.errors.append(ItemError(position, _clip(str(exc)), _original(collector, raw)))
             continue
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-            summary.invalid += 1
-            reason = f"unexpected payload: {short_error(exc)}"
-            summary.errors.append(ItemError(position, reason, _original(collector, raw)))
-            continue
-        if context.filters_keywords(collector) and not matches_keywords(record.text, context.keywords):
+        if not context.keeps(collector, record):
             summary.skipped += 1
             continue
         records.append(record)
