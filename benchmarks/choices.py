@@ -36,12 +36,12 @@ def _row(label: str, report: dict) -> str:
             continue
         closed = m["stance"]["per_class"]["pro_closed"]
         cells.append(f"{name} {m['stance']['macro_f1_present']:.3f}/{closed['recall']:.2f}/"
-                     f"{m['safety_concern']['f1']:.2f}/{m['relevant']['accuracy']:.3f}")
+                     f"{m['safety_concern']['f1']:.2f}/{m['relevant']['accuracy']:.3f}/{m['relevant']['f1']:.3f}")
     return f"  {label:<34} " + " | ".join(cells)
 
 
 def _header() -> list[str]:
-    return ["  per community: stance macro-F1 / pro_closed recall / safety-concern F1 / relevance accuracy"]
+    return ["  per community: stance macro-F1 / pro_closed recall / safety-concern F1 / relevance accuracy / F1"]
 
 
 def _evaluate(examples, embeddings, params: dict, weights: dict) -> dict:
@@ -62,6 +62,11 @@ def choose(data_dir: Path) -> list[str]:
         ("embedding weight 0.5", {"embedding_weight": 0.5}, SOURCE_WEIGHTS),
         ("embedding weight 2", {"embedding_weight": 2.0}, SOURCE_WEIGHTS),
         ("n-grams only (no embedding)", {"embedding_weight": 0.0}, SOURCE_WEIGHTS),
+        ("relevance without the network", {"relevance_mlp": 0.0}, SOURCE_WEIGHTS),
+        ("relevance network share 0.5", {"relevance_mlp": 0.5}, SOURCE_WEIGHTS),
+        ("C of the stance head 0.3", {"C_stance": 0.3}, SOURCE_WEIGHTS),
+        ("C of the stance head 3", {"C_stance": 3.0}, SOURCE_WEIGHTS),
+        ("C of the aspect and safety heads 1", {"C_aspects": 1.0}, SOURCE_WEIGHTS),
     ]
     lines = [f"Recipe choices, 5-fold grouped CV on {len(examples)} training examples", *_header()]
     for label, params, weights in candidates:

@@ -9,6 +9,7 @@ recipe, so the benchmark measures what ships.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"training on {len(data.train)} examples; {len(data.held_out)} real examples held out")
     embed = CachedEmbedder(encoder.encode, args.cache)
     trained = train_topic_model(data, embed, folds=args.folds)
-    name = "stance-default-" + data_hash(data.train)[:10]
+    # The name changes with the data and with the recipe's parameters: stored classifications are keyed by it.
+    params = json.dumps(trained.model.get_params(), sort_keys=True, default=str)
+    name = "stance-default-" + hashlib.sha256(f"{data_hash(data.train)} {params}".encode()).hexdigest()[:10]
     artefacts.save(trained.model, args.out, metadata(trained, data, name, "python -m classifiers.train_default"))
     write_bundle([x["text"] for x in data.train if x["source"] == "seed"], embed)
     print(json.dumps({"name": name, **headline(trained.metrics)}, indent=1))

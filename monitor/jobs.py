@@ -262,12 +262,16 @@ def resolve_artefact(location: str) -> Path:
 
 
 def ensure_active_model(session: Session) -> ModelVersion:
-    """The active stance model version; registers and activates the shipped default on first use."""
+    """The active stance model version; registers and activates the shipped default on first use, and again
+    when the active version is an earlier shipped default that an upgrade of the package replaced (its file
+    is gone, so keeping it active would only fail; a model the user trained stays active)."""
     active = queries.active_model_version(session)
-    if active is not None:
-        return active
     metadata = read_metadata(DEFAULT_STANCE_ARTEFACT)
     name = metadata.get("name", "stance-default")
+    replaced = (active is not None and active.artefact.startswith(BUILTIN_PREFIX) and active.name != name
+                and active.artefact_sha256 != metadata.get("sha256"))
+    if active is not None and not replaced:
+        return active
     version = queries.model_version_by_name(session, name)
     if version is None:
         version = ModelVersion(
