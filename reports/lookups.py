@@ -61,4 +61,4 @@ def collection_coverage(session: Session) -> list[SourceCoverage]:
         .group_by(CollectionRun.source)
         .order_by(CollectionRun.source)
     )
-    return [SourceCoverage(*row) for row in session.execute(stmt)]
+    return [SourceCoverage(*row.tuple()) for row in session.execute(stmt)]
