@@ -130,7 +130,6 @@ class Cube:
     def rolled_up(self, dimension: Literal["bucket"], freq: str) -> dict[date, dict[str, float]]: ...
     @overload
     def rolled_up(self, dimension: Literal["lang", "source"]) -> dict[str, dict[str, float]]: ...
-
     def rolled_up(self, dimension: str, freq: str | None = None) -> dict[Any, dict[str, float]]:
         """Counts per language ("lang"), source ("source") or period start ("bucket", with ``freq``)."""
         if dimension == "bucket":
