@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from monitor.errors import ConfigError
 
@@ -146,7 +146,7 @@ class _Reader:
         prefix = f"[{self.where}] " if self.where else ""
         return ConfigError(f"{self.file}: {prefix}{key}: expected {expected}, got {self.data[key]!r}")
 
-    def get(self, key: str, kind: type, default: Any, expected: str) -> Any:
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any, expected: str) -> Any:
         if key not in self.data:
             return default
         value = self.data[key]
@@ -236,6 +236,10 @@ def _cluster(reader: _Reader, environ: Mapping[str, str]) -> ClusterSettings:
     )
 
 
+@overload
+def _day(reader: _Reader, key: str, default: date) -> date: ...
+@overload
+def _day(reader: _Reader, key: str, default: None) -> date | None: ...
 def _day(reader: _Reader, key: str, default: date | None) -> date | None:
     when = reader.get(key, (date, str), default, "a date like 2025-08-05")
     if isinstance(when, str):

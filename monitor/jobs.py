@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,7 +65,7 @@ def _check_database_exists(settings: Settings) -> None:
         url = make_url(settings.database_url)
     except Exception:  # noqa: BLE001 - open_store reports unparseable URLs
         return
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return
     if not Path(url.database).exists():
         where = f"{settings.path}" if settings.path else "no stance.toml in this folder"
@@ -363,7 +364,7 @@ def report(settings: Settings, on_step: Callable[..., None] | None = None, **ove
     when the output folder is a Python package (the ``reports/`` folder of a source checkout)."""
     from reports import EmptyReport, ReportRequest, build_report
 
-    fields = {
+    fields: dict[str, Any] = {
         "out_dir": settings.report.out_dir,
         "topic": settings.topic,
         "freq": settings.report.freq,

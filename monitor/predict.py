@@ -105,13 +105,14 @@ def _single_label(model: Path, rows: list[dict], texts: list[str]) -> list[dict]
     estimator, metadata = load_artefact(model)
     column = metadata.get("label_col", "label")
     group_col = metadata.get("group_col")
+    inputs: list[str] | list[tuple[str, str]] = texts
     if group_col:
         # A model trained with --group-col reads each text relative to its group (e.g. the stance target).
         missing = [n for n, row in enumerate(rows, start=1) if row.get(group_col) in (None, "")]
         if missing:
             raise MonitorError(f"row {missing[0]}: column {group_col!r} is missing or empty (the model needs it)")
-        texts = [(str(row[group_col]), text) for row, text in zip(rows, texts)]
-    proba = estimator.predict_proba(texts) if texts else []
+        inputs = [(str(row[group_col]), text) for row, text in zip(rows, texts)]
+    proba = estimator.predict_proba(inputs) if inputs else []
     classes = list(estimator.classes_)
     return [
         {**row, column: classes[p.argmax()], f"{column}_confidence": round(float(p.max()), 4)}

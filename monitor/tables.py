@@ -99,6 +99,7 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]], fmt: str | None = Non
                     writer.writerow({k: csv_cell(v) for k, v in row.items()})
                     written += 1
         else:
+            assert isinstance(rows, list)  # parquet: listed above
             _write_parquet(path, rows, types or {})
             written = len(rows)
     except OSError as exc:

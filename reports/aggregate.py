@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Literal, overload
 
 import numpy as np
 from sqlalchemy import Date, case, cast, false, func, literal, or_, select
@@ -125,10 +126,15 @@ class Cube:
     def total(self) -> dict[str, float]:
         return _counts(self.kinds, self.values)
 
-    def rolled_up(self, dimension: str, freq: str | None = None) -> dict[object, dict[str, float]]:
+    @overload
+    def rolled_up(self, dimension: Literal["bucket"], freq: str) -> dict[date, dict[str, float]]: ...
+    @overload
+    def rolled_up(self, dimension: Literal["lang", "source"]) -> dict[str, dict[str, float]]: ...
+    def rolled_up(self, dimension: str, freq: str | None = None) -> dict[Any, dict[str, float]]:
         """Counts per language ("lang"), source ("source") or period start ("bucket", with ``freq``)."""
         if dimension == "bucket":
-            labels = np.array([bucket_start(d, freq) for d in self.days.astype(object)], dtype=object)
+            assert freq is not None, "rolling up to periods needs freq"
+            labels = np.array([bucket_start(d, freq) for d in self.days.astype(object)], dtype=np.object_)
         else:
             labels = {"lang": self.langs, "source": self.sources}[dimension]
         result = {}

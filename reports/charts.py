@@ -6,8 +6,10 @@ Time series are drawn at the middle of each period; NaN values (too few posts) a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -35,6 +37,11 @@ def period_midpoints(series: TimeSeries) -> list[date]:
     return [start + (next_bucket(start, series.freq) - start) / 2 for start in series.starts]
 
 
+def _on_date_axis(value: date | Sequence[date]) -> Any:
+    """A date or dates as x values: matplotlib's date converter takes them, though its stubs admit only numbers."""
+    return value
+
+
 def period_widths(series: TimeSeries) -> list[float]:
     return [(next_bucket(start, series.freq) - start).days * 0.8 for start in series.starts]
 
@@ -44,12 +51,12 @@ def format_time_axis(ax: Axes, series: TimeSeries) -> None:
     is drawn ("Aug 2025"), so a label never names the month before the one it stands under."""
     if not series.starts:
         return
-    ax.set_xlim(series.starts[0], next_bucket(series.starts[-1], series.freq))
+    ax.set_xlim(_on_date_axis(series.starts[0]), _on_date_axis(next_bucket(series.starts[-1], series.freq)))
     if series.freq == "month":
         middles = period_midpoints(series)
         step = max(1, len(middles) // 12 + (len(middles) % 12 > 0))
         shown = list(range(0, len(middles), step))
-        ax.set_xticks([middles[i] for i in shown],
+        ax.set_xticks(_on_date_axis([middles[i] for i in shown]),
                       [f"{series.starts[i]:%b}" + (f"\n{series.starts[i]:%Y}" if i == shown[0] or
                                                      series.starts[i].month == 1 else "") for i in shown])
         ax.tick_params(axis="x", length=0)
@@ -70,7 +77,7 @@ def mark_dates(ax: Axes, markers: list[Marker], series: TimeSeries, tags: bool =
         if not first <= marker.day < end:
             continue
         colour = style.MODEL_CHANGE_COLOUR if marker.kind == "model" else style.EVENT_COLOUR
-        ax.axvline(marker.day + timedelta(hours=12), color=colour, linestyle=(0, (4, 3)), linewidth=0.9,
+        ax.axvline(_on_date_axis(marker.day + timedelta(hours=12)), color=colour, linestyle=(0, (4, 3)), linewidth=0.9,
                    zorder=1)
         if not tags:
             continue
@@ -86,7 +93,7 @@ def mark_dates(ax: Axes, markers: list[Marker], series: TimeSeries, tags: bool =
 
 def plot_volume(ax: Axes, series: TimeSeries) -> None:
     """Posts per period (all classified) with the relevant ones darker, as bars."""
-    x = period_midpoints(series)
+    x = _on_date_axis(period_midpoints(series))
     widths = period_widths(series)
     ax.bar(x, series.posts, width=widths, color=style.VOLUME_COLOUR, label="all posts")
     ax.bar(x, series.relevant, width=widths, color="#6E6E6E", label="relevant")
@@ -99,7 +106,7 @@ def plot_sentiment(ax: Axes, series: TimeSeries) -> None:
     """Mean polarity of relevant posts per period, its 95% band and a volume-weighted rolling mean.
 
     Periods hidden for having too few posts are gaps in all three, the rolling mean included."""
-    x = period_midpoints(series)
+    x = _on_date_axis(period_midpoints(series))
     s = series.sentiment
     ax.axhline(0, color="#999999", linewidth=0.8)
     ax.fill_between(x, s.low, s.high, color=style.SENTIMENT_COLOUR, alpha=0.15, linewidth=0,
@@ -119,7 +126,7 @@ def plot_sentiment(ax: Axes, series: TimeSeries) -> None:
 def plot_stance_share(ax: Axes, series: TimeSeries, stance: str, legend: bool = False) -> None:
     """One stance's share among relevant posts per period: the stated (corrected) share with its 95% band,
     and the share as classified as a dashed line beside it, so a reader sees what the correction did."""
-    x = period_midpoints(series)
+    x = _on_date_axis(period_midpoints(series))
     colour = style.STANCE_COLOURS[stance]
     estimate, raw = series.stances[stance], series.stances_raw[stance]
     corrected = series.shares_corrected
@@ -140,7 +147,7 @@ def plot_stance_share(ax: Axes, series: TimeSeries, stance: str, legend: bool = 
 def plot_aspect(ax: Axes, series: TimeSeries, aspect: str, with_concern: bool = False) -> None:
     """Share of relevant posts touching one aspect per period, with its 95% Wilson band; for safety, the
     share voicing a safety concern (a subset of the posts touching safety) is drawn in the same panel."""
-    x = period_midpoints(series)
+    x = _on_date_axis(period_midpoints(series))
     colour = style.ASPECT_COLOURS[aspect]
     estimate = series.aspects[aspect]
     ax.fill_between(x, estimate.low, estimate.high, color=colour, alpha=0.2, linewidth=0)
@@ -222,7 +229,7 @@ def plot_group_sentiment(ax: Axes, groups: list[GroupSummary]) -> None:
     ax.set_xlabel("mean polarity")
 
 
-def plot_terms(ax: Axes, terms: list[tuple[str, float]], colour: str, value_label: str) -> None:
+def plot_terms(ax: Axes, terms: Sequence[tuple[str, float]], colour: str, value_label: str) -> None:
     """Horizontal bars for ranked terms (hashtag counts or distinctiveness scores), best at the top."""
     if not terms:
         ax.text(0.5, 0.5, "not enough text", ha="center", va="center", transform=ax.transAxes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -115,7 +116,8 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         request = replace(request, freq=choose_freq(shown, *period) if period else "week")
     totals = shown.total()
     relevant = int(totals["relevant"])
-    scope = Scope(version_id, *(period or (None, None)), request.langs, request.sources)
+    first, last = period or (None, None)
+    scope = Scope(version_id, first, last, request.langs, request.sources)
     sample = sample_posts(session, scope, relevant) if request.sample_texts else []
     versions = [VersionInfo.of(v) for v in model_versions(session)]
     series = build_time_series(shown, *period, request.freq, estimator, minimum) if period else None
@@ -178,9 +180,10 @@ def _period(request: ReportRequest, cube: Cube) -> Window | None:
     if request.date_from:
         shown = cube.within(request.date_from, None)
         return (request.date_from, shown.last_day() or request.date_from)
-    if cube.empty:
+    first, last = cube.first_day(), cube.last_day()
+    if first is None or last is None:  # an empty cube
         return None
-    return (cube.first_day(), request.date_to or cube.last_day())
+    return (first, request.date_to or last)
 
 
 def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: ShareEstimator) -> Comparison:
@@ -203,7 +206,7 @@ def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: S
     )
 
 
-def _groups(cube: Cube, dimension: str, estimator: ShareEstimator, minimum: int, name,
+def _groups(cube: Cube, dimension: Literal["lang", "source"], estimator: ShareEstimator, minimum: int, name,
             per_language: bool = False) -> list[GroupSummary]:
     totals = cube.rolled_up(dimension)
     ordered = sorted(totals.items(), key=lambda item: -item[1]["posts"])
@@ -213,9 +216,10 @@ def _groups(cube: Cube, dimension: str, estimator: ShareEstimator, minimum: int,
 
 def _markers(request: ReportRequest, versions: list[VersionInfo]) -> list[Marker]:
     markers = [Marker(e.date, str(i), e.label, "event") for i, e in enumerate(request.topic.events, start=1)]
-    activated = sorted((v for v in versions if v.activated_at is not None), key=lambda v: v.activated_at)
-    markers += [Marker(as_date(v.activated_at), f"M{i}", f"model {v.name} activated", "model")
-                for i, v in enumerate(activated, start=1)]
+    activated = sorted(((v.activated_at, v) for v in versions if v.activated_at is not None),
+                       key=lambda pair: pair[0])
+    markers += [Marker(as_date(at), f"M{i}", f"model {v.name} activated", "model")
+                for i, (at, v) in enumerate(activated, start=1)]
     return markers
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure, SubFigure
 
 from reports import charts, style
 from reports.content import ReportContent
+from reports.series import TimeSeries
 from reports.text import drawable, shorten, wrapped
 from reports.wording import plural
 
@@ -42,7 +43,7 @@ def chart_figure(content: ReportContent, title: str, note: str = "", markers: bo
     header_height = 0.06 + 0.022 * header_lines
     footer_height = 0.012 + 0.016 * footer_lines
     header, body, footer = figure.subfigures(
-        3, 1, height_ratios=[header_height, 1 - header_height - footer_height, footer_height])
+        3, 1, squeeze=False, height_ratios=[header_height, 1 - header_height - footer_height, footer_height])[:, 0]
     header.text(0.01, 0.97, drawable(title), ha="left", va="top", fontsize=15, fontweight="bold")
     header.text(0.01, 0.97 - 0.045 / header_height, header_text, ha="left", va="top", fontsize=9,
                 color="#333333", linespacing=1.3)
@@ -92,22 +93,29 @@ def _time_axes(figure: SubFigure, ratios: list[int]):
     return axes
 
 
+def _series(content: ReportContent) -> TimeSeries:
+    """The series a time chart draws: render._chart builds those pages only for content that has one."""
+    assert content.series is not None, "time charts are drawn only for a report period with posts"
+    return content.series
+
+
 def sentiment_page(content: ReportContent) -> Figure:
     page, figure = chart_figure(content, "Sentiment over time",
                                 "Mean polarity of relevant posts with 95% confidence band (posts without a "
                                 "sentiment score, in languages no scorer covers, are left out); bars: posts "
                                 "per period")
+    series = _series(content)
     top, bottom = _time_axes(figure, [3, 1])
-    charts.plot_sentiment(top, content.series)
-    charts.plot_volume(bottom, content.series)
-    charts.mark_dates(top, content.markers, content.series)
-    charts.mark_dates(bottom, content.markers, content.series, tags=False)
+    charts.plot_sentiment(top, series)
+    charts.plot_volume(bottom, series)
+    charts.mark_dates(top, content.markers, series)
+    charts.mark_dates(bottom, content.markers, series, tags=False)
     top.tick_params(labelbottom=False)
     return page
 
 
 def stance_page(content: ReportContent) -> Figure:
-    series = content.series
+    series = _series(content)
     note = (f"Share of each stance among relevant posts, {content.share_note}; shaded: 95% interval; "
             f"gaps: fewer than {plural(content.request.min_posts_per_period, 'relevant post')}")
     if series.shares_corrected:
@@ -127,7 +135,7 @@ def stance_page(content: ReportContent) -> Figure:
 
 
 def safety_page(content: ReportContent) -> Figure:
-    series = content.series
+    series = _series(content)
     note = ("Share of relevant posts touching each aspect (a post can touch several), with 95% intervals. "
             "A post voicing a safety concern counts as touching safety, so the dashed line stays at or below "
             "the safety line")

@@ -61,4 +61,5 @@ def collection_coverage(session: Session) -> list[SourceCoverage]:
         .group_by(CollectionRun.source)
         .order_by(CollectionRun.source)
     )
-    return [SourceCoverage(*row) for row in session.execute(stmt)]
+    # A slice, as mypy reads a Row unpacked as objects (Row.tuple() is deprecated in SQLAlchemy 2.1).
+    return [SourceCoverage(*row[:]) for row in session.execute(stmt)]

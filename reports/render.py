@@ -106,7 +106,7 @@ def _png_pool(session: Session) -> ProcessPoolExecutor | None:
     # into the child and deadlock it; there the PNGs are drawn in this process instead.
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return None
-    engine = session.get_bind()
+    engine = session.get_bind().engine  # the Engine itself, or the one a bound Connection came from
     # The child inherits the parent's pooled connections; it must never use or close them (a PostgreSQL
     # connection closed by the child would end the parent's session too).
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),

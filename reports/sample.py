@@ -55,9 +55,9 @@ def sample_posts(session: Session, scope: Scope, relevant_total: int) -> list[Sa
             stmt = stmt.where(Post.id % stride == 0)
         rows = list(session.execute(stmt.limit(SAMPLE_SIZE * 2)))
     posts = []
-    for stance, p_open, p_closed, p_neutral, *rest in rows:
+    for stance, p_open, p_closed, p_neutral, created_at, lang, source, author, text in rows:
         probability = {"pro_open": p_open, "pro_closed": p_closed, "neutral": p_neutral}.get(stance, 0.0)
-        posts.append(SampledPost(stance, float(probability or 0.0), *rest))
+        posts.append(SampledPost(stance, float(probability or 0.0), created_at, lang, source, author, text))
     return posts
 
 

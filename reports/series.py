@@ -81,7 +81,7 @@ class GroupSummary:
     sentiment: tuple[float, float, float]
     safety_concern: tuple[float, float, float]
     #: Shares as classified (uncorrected), for showing beside ``stances``.
-    raw: dict[str, Share] | None = None
+    raw: dict[str, Share]
     #: Relevant posts with a sentiment score (languages without a scorer have none).
     sentiment_n: int = 0
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from classifiers.prevalence import wilson_interval
+from classifiers.prevalence import ShareEstimate, wilson_interval
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES
 
@@ -24,7 +24,7 @@ class Share:
     corrected: bool
 
 
-Corrector = Callable[..., Mapping[str, object]]
+Corrector = Callable[..., Mapping[str, ShareEstimate]]
 
 
 def find_corrector() -> Corrector | None:
@@ -97,7 +97,7 @@ class ShareEstimator:
 
     def estimate(self, counts: Mapping[str, int]) -> dict[str, Share]:
         counts = {s: int(counts.get(s, 0)) for s in STANCES}
-        if not self.corrects or sum(counts.values()) == 0:
+        if self.corrector is None or self.confusion is None or sum(counts.values()) == 0:
             return raw_shares(counts)
         estimates = self.corrector(counts, self.confusion, n_boot=self.n_boot, seed=0)
         return {

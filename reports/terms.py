@@ -44,7 +44,7 @@ def tokenise(text: str) -> tuple[list[str], list[str]]:
 def stance_terms(samples: list[tuple[str, str]], top: int = 10) -> list[StanceTerms]:
     words: dict[str, Counter] = {s: Counter() for s in STANCES}
     tags: dict[str, Counter] = {s: Counter() for s in STANCES}
-    posts = Counter()
+    posts: Counter[str] = Counter()
     for stance, text in samples:
         if stance not in words:
             continue
@@ -61,7 +61,7 @@ def stance_terms(samples: list[tuple[str, str]], top: int = 10) -> list[StanceTe
 
 def distinctive_terms(counts: dict[str, Counter]) -> dict[str, list[tuple[str, float]]]:
     """Per group, terms with positive z-scores of log-odds vs. all other groups, best first."""
-    pooled = Counter()
+    pooled: Counter[str] = Counter()
     for counter in counts.values():
         pooled.update(counter)
     pooled_total = sum(pooled.values())

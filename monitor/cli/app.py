@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -36,6 +37,9 @@ from monitor.cli.common import (
 )
 from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 app = typer.Typer(help="Stance Monitor: follow a public debate, classify stance and sentiment, chart it.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -128,7 +132,7 @@ def collect(
         out.print(f"enqueued {plural(queued.tasks, 'collect task')} for the workers", markup=False)
         return
     with progress(ctx) as bar:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_page(summary) -> None:
             key = f"{summary.source} {summary.query}"

@@ -44,6 +44,7 @@ def train(
     from monitor import jobs, model_registry  # after the options are checked: a usage error answers at once
 
     if data is not None:
+        assert label_col and out_path  # a usage error above otherwise
         with steps(ctx, "training") as on_step:
             result = model_registry.train_single_label(data, label_col, text_col, out_path, folds, group_col,
                                                        on_step=on_step)

@@ -103,9 +103,9 @@ def _print_pass(runtime, outcomes) -> None:
     if not outcomes:
         out.print(f"nothing was due ({plural(len(specs), 'job')} configured)", markup=False)
     upcoming = [(spec, states.get(spec.name)) for spec in specs]
-    timed = sorted(((spec, state) for spec, state in upcoming if state and state.next_run_at),
-                   key=lambda pair: sq.as_utc(pair[1].next_run_at))
-    for spec, state in timed[:5]:
+    timed = sorted(((spec, state, state.next_run_at) for spec, state in upcoming if state and state.next_run_at),
+                   key=lambda row: sq.as_utc(row[2]))
+    for spec, state, _ in timed[:5]:
         out.print(f"next: {spec.name} at {_when(state.next_run_at)}", markup=False, highlight=False)
     followers = [spec.name for spec, _ in upcoming if spec.after and not spec.cron]
     if followers:

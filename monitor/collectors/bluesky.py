@@ -22,7 +22,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.http import Retry, RetryPolicy, call_with_retries, post_budget, require_env, source_policy
 from monitor.config import SourceSettings, Topic
 from monitor.errors import CollectorError
-from monitor.ingest.records import InvalidRecord, PostRecord, time_field
+from monitor.ingest.records import InvalidRecord, PostRecord, object_field, time_field
 from monitor.ingest.timeparse import parse_timestamp
 
 HANDLE_ENV, PASSWORD_ENV = "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"
@@ -53,8 +53,8 @@ class BlueskyCollector:
     def from_settings(
         cls, settings: SourceSettings, topic: Topic, environ: Mapping[str, str]
     ) -> BlueskyCollector:
-        credentials = require_env(environ, "bluesky", (HANDLE_ENV, PASSWORD_ENV),
-                                  "search needs a login; use an app password")
+        handle, password = require_env(environ, "bluesky", (HANDLE_ENV, PASSWORD_ENV),
+                                       "search needs a login; use an app password")
         if not settings.query:
             raise CollectorError("bluesky: [sources.bluesky] query is empty")
         policy = source_policy(settings)
@@ -64,7 +64,7 @@ class BlueskyCollector:
         client = Client(base_url=settings.base_url, request=request) if settings.base_url else Client(
             request=request)
         return cls(
-            client, credentials, settings.query, settings.max_posts_per_run,
+            client, (handle, password), settings.query, settings.max_posts_per_run,
             policy,
         )
 
@@ -181,7 +181,7 @@ def sort_time(post: Any) -> str | None:
     """The time search sorts and filters by: the earlier of createdAt and indexedAt, as ISO text."""
     if not isinstance(post, Mapping):
         return None
-    record = post.get("record") if isinstance(post.get("record"), Mapping) else {}
+    record = object_field(post, "record")
     moments = []
     for value in (record.get("createdAt"), post.get("indexedAt")):
         try:
@@ -209,7 +209,7 @@ def post_view_to_record(raw: Any) -> PostRecord:
     if not isinstance(text, str) or not text.strip():
         raise InvalidRecord("record.text: missing or empty")
     created_at = time_field(record.get("createdAt") or raw.get("indexedAt"), "record.createdAt")
-    author = raw.get("author") if isinstance(raw.get("author"), Mapping) else {}
+    author = object_field(raw, "author")
     # The DID, not the handle: handles change and name the person; the stream knows authors by DID only, so
     # one account has one pseudonym whichever way its posts came, and a deletion by DID finds them all.
     did = author.get("did") or uri.removeprefix("at://").split("/", 1)[0]

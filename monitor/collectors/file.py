@@ -72,16 +72,18 @@ class FileCollector:
         return raw[3]
 
     def fetch(self, query: str, cursor: dict[str, Any] | None, window: FetchWindow) -> Iterator[Page]:
-        page = Page(items=[], positions=[])
+        positions: list[str] = []
+        page = Page(items=[], positions=positions)
         for position, item in read_items(resolve(query), self.mapping):
             if isinstance(item, ItemError):
                 page.errors.append(item)
             else:
                 page.items.append(item)
-                page.positions.append(position)
+                positions.append(position)
             if len(page.items) + len(page.errors) >= PAGE_SIZE:
                 yield page
-                page = Page(items=[], positions=[])
+                positions = []
+                page = Page(items=[], positions=positions)
         yield page
 
     def to_post(self, raw: Any) -> PostRecord:
@@ -216,7 +218,7 @@ def _csv_line(header: Sequence[str], row: dict[str, str]) -> str:
     return buffer.getvalue()
 
 
-def _header_problem(header: list[str], mapping: ColumnMap) -> str:
+def _header_problem(header: Sequence[str], mapping: ColumnMap) -> str:
     found = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "") or "nothing"
     problem = f"header: expected a {mapping.column('text')!r} column ({mapping.name}), found {found}"
     preset = suggest_preset(header) if mapping.is_default else None
@@ -255,7 +257,7 @@ def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None =
     metrics = {}
     for name in _METRICS:
         value = row.get(name)
-        if value not in (None, ""):
+        if value is not None and value != "":
             try:
                 metrics[name] = int(value)
             except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity

@@ -99,7 +99,7 @@ class HackerNewsCollector:
             read += len(hits)
             next_position = next_page(body, until, page_number, times)
             if next_position is None:
-                page_cursor = {"since": newest} if newest is not None else {}
+                page_cursor: dict[str, int | None] = {"since": newest} if newest is not None else {}
             else:
                 until, page_number = next_position
                 page_cursor = {"since": since, "until": until, "page": page_number, "newest": newest}

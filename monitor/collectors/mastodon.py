@@ -152,7 +152,8 @@ class MastodonCollector:
                 access_token=self._access_token,
                 # "throw": we wait ourselves, bounded; Mastodon.py's "wait" could sleep without limit.
                 ratelimit_method="throw",
-                request_timeout=self.policy.timeout,
+                # Mastodon.py hands it to requests, which takes (connect, read); its hint says float only.
+                request_timeout=self.policy.timeout,  # type: ignore[arg-type]
                 mastodon_version=ASSUMED_VERSION,
                 version_check_mode="none",
                 user_agent=USER_AGENT,

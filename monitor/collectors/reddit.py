@@ -9,6 +9,7 @@ the raw JSON (``Reddit.request``) and parse it ourselves, so that one odd item c
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 import praw
@@ -95,7 +96,7 @@ class RedditCollector:
             path, params = self._listing(subreddit, kind, after)
             try:
                 listing = call_with_retries(
-                    lambda path=path, params=params: self.reddit.request(method="GET", path=path, params=params),
+                    partial(self.reddit.request, method="GET", path=path, params=params),
                     self.policy,
                     lambda exc: classify_error(exc, self.policy.clock()),
                     f"reddit {query}",
@@ -231,7 +232,7 @@ def build_client(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> praw.Reddit:
     """A read-only (app-only OAuth) client; ``base_url`` replaces both reddit.com and oauth.reddit.com."""
-    urls = {"oauth_url": base_url.rstrip("/"), "reddit_url": base_url.rstrip("/")} if base_url else {}
+    urls: dict[str, Any] = {"oauth_url": base_url.rstrip("/"), "reddit_url": base_url.rstrip("/")} if base_url else {}
     reddit = praw.Reddit(
         client_id=client_id,
         client_secret=client_secret,

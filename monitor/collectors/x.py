@@ -214,10 +214,10 @@ class TimeoutAdapter(HTTPAdapter):
         super().__init__()
         self.timeout = timeout
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
 
 
 class RebasedAdapter(TimeoutAdapter):
@@ -227,9 +227,9 @@ class RebasedAdapter(TimeoutAdapter):
         super().__init__(timeout)
         self.base_url = base_url
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         request.url = rebase(request.url or "", self.base_url)
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
 
 
 def rebase(url: str, base_url: str) -> str:

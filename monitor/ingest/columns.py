@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,7 +93,7 @@ class ColumnMap:
             return f"{name} (column {self.column(name)}):{rest}"
         return message
 
-    def missing_header(self, header: list[str], name: str = "text") -> bool:
+    def missing_header(self, header: Sequence[str], name: str = "text") -> bool:
         """True when no column of ``name`` is in ``header`` (dotted names into JSON are not checked)."""
         return not any(column in header for column in self.columns.get(name, ()))
 
@@ -153,7 +153,7 @@ SIGNATURES = {"4cat": ("body", "thread_id", "timestamp"), "minet": ("timestamp_u
               "twarc2": ("author.username", "public_metrics.like_count")}
 
 
-def suggest_preset(header: list[str]) -> str | None:
+def suggest_preset(header: Sequence[str]) -> str | None:
     """The preset whose signature columns are all in ``header``, if any."""
     return next((name for name, needed in SIGNATURES.items() if all(c in header for c in needed)), None)
 

@@ -164,7 +164,7 @@ def collect_query(
     summary = RunSummary(collector.name, query)
     # Network collectors carry a retry policy with the source's time budget; the run's clock starts now.
     policy = getattr(collector, "policy", None)
-    if isinstance(policy, RetryPolicy):
+    if hasattr(collector, "policy") and isinstance(policy, RetryPolicy):  # hasattr: not in the Protocol
         policy = collector.policy = policy.started()
     with sessions.begin() as session:
         run = queries.start_run(session, collector.name, query)

@@ -65,7 +65,7 @@ def salt_file_for(database_url: str) -> Path:
         url = make_url(database_url)
     except Exception:  # noqa: BLE001 - the database layer reports unparseable URLs
         return SALT_FILE
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return SALT_FILE
     database = Path(url.database)
     return database.with_name(database.name + ".salt")

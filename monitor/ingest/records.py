@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,12 @@ def time_field(value: object, field: str) -> datetime:
         return parse_timestamp(value)
     except ValueError as exc:
         raise InvalidRecord(f"{field}: {exc}") from None
+
+
+def object_field(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A payload's nested object at ``key``; empty when it is missing or not an object."""
+    value = payload.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def id_field(value: object, field: str = "id") -> str:

@@ -23,7 +23,7 @@ from monitor.collectors.bluesky import POST_COLLECTION, post_url
 from monitor.ingest.normalise import matches_keywords
 from monitor.ingest.pipeline import IngestContext, ingest
 from monitor.ingest.privacy import pseudonymise
-from monitor.ingest.records import InvalidRecord, PostRecord
+from monitor.ingest.records import InvalidRecord, PostRecord, object_field
 from monitor.ingest.timeparse import parse_timestamp
 from storage import queries
 from storage.deletion import delete_by_author, delete_posts, stored_among
@@ -202,13 +202,13 @@ def event_to_record_or_none(event: Mapping[str, Any]) -> PostRecord | None:
 
 def event_to_record(event: Mapping[str, Any]) -> PostRecord:
     """A Jetstream ``create`` commit of an ``app.bsky.feed.post`` as a record. Pure."""
-    commit = event.get("commit") if isinstance(event.get("commit"), Mapping) else {}
+    commit = object_field(event, "commit")
     did, rkey = event.get("did"), commit.get("rkey")
     if not isinstance(did, str) or not did:
         raise InvalidRecord("did: missing")
     if not isinstance(rkey, str) or not rkey:
         raise InvalidRecord("commit.rkey: missing")
-    record = commit.get("record") if isinstance(commit.get("record"), Mapping) else {}
+    record = object_field(commit, "record")
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidRecord("commit.record.text: missing or empty")

@@ -105,9 +105,9 @@ def choose_posts(session: Session, annotator: str, limit: int, model_version_id:
             Classification.model_version_id == model_version_id)):
         raise MonitorError("the active model version has classified no posts yet; run `stance classify` first")
     mine = select(HumanLabel.post_id).where(HumanLabel.annotator == annotator)
-    prefix = func.substr(Post.text, 1, PREFIX_CHARS * 4)  # enough raw text for 60 normalised characters
+    text_start = func.substr(Post.text, 1, PREFIX_CHARS * 4)  # enough raw text for 60 normalised characters
     rows = session.execute(
-        select(Post.id, Post.source, Post.lang, Post.created_at, Post.content_hash, prefix,
+        select(Post.id, Post.source, Post.lang, Post.created_at, Post.content_hash, text_start,
                Classification.relevance_score, Classification.p_pro_open, Classification.p_pro_closed,
                Classification.p_neutral)
         .join(Classification, Classification.post_id == Post.id)
@@ -148,7 +148,7 @@ def _labelled_keys(session: Session) -> dict[tuple[str, str], int]:
         select(Post.id, Post.content_hash, func.substr(Post.text, 1, PREFIX_CHARS * 4)).where(Post.id.in_(labelled))
     ).all()
     keys: dict[tuple[str, str], int] = {}
-    for post_id, content_hash, text in rows:
+    for post_id, content_hash, text in (row[:] for row in rows):  # a slice: mypy reads a Row unpacked as objects
         keys.setdefault(("hash", content_hash), post_id)
         if near_duplicate_key(text):
             keys.setdefault(("prefix", near_duplicate_key(text)), post_id)
@@ -247,7 +247,8 @@ def annotate(
     with sessions() as session:
         candidates = choose_posts(session, annotator, 2 * limit + 10, model_version_id)
     summary = AnnotationSummary(offered=len(candidates))
-    queue, history = deque(candidates), []
+    queue = deque(candidates)
+    history: list[Candidate] = []
     show(HELP)
     while queue and summary.labelled < limit:
         candidate = queue.popleft()

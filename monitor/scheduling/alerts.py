@@ -231,6 +231,7 @@ def deliver(sessions: sessionmaker[Session], settings: AlertSettings, post: Call
         error = _post(post, settings, {"text": payload["message"], "alert": payload}, sleep)
         with sessions.begin() as session:
             alert = session.get(Alert, alert_id)
+            assert alert is not None  # just read as undelivered, and nothing deletes alerts
             alert.delivery_attempts += 1
             if error is None:
                 alert.delivered_at, alert.delivery_error = queries.utcnow(), None

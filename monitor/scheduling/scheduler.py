@@ -180,7 +180,9 @@ def run_job(runtime: Runtime, name: str, now: datetime | None = None) -> Outcome
     now = now or datetime.now(UTC)
     with runtime.sessions.begin() as session:
         _sync(session, spec, runtime.schedule, now)
-    return _execute(runtime, spec, now, force=True)
+    outcome = _execute(runtime, spec, now, force=True)
+    assert outcome is not None  # forced: _claim never answers "done"
+    return outcome
 
 
 # --- running one job ---------------------------------------------------------------------------------------

@@ -10,9 +10,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from reports.request import FREQ_CHOICES
+
+if TYPE_CHECKING:
+    from starlette.datastructures import ImmutableMultiDict
 
 #: Languages, sources and model names are short codes; anything else in them is a typo or an attack.
 _NAME = re.compile(r"^[\w.:-]{1,128}$")
@@ -97,6 +101,6 @@ def _names(value: str | None, name: str) -> tuple[str, ...] | None:
     return tuple(sorted(names)) or None
 
 
-def query_params(multi: Mapping) -> dict[str, str]:
+def query_params(multi: ImmutableMultiDict[str, str]) -> dict[str, str]:
     """Starlette's query parameters with repeated keys joined by commas (checkbox forms repeat ``lang``)."""
     return {key: ",".join(multi.getlist(key)) for key in multi.keys()}

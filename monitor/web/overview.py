@@ -195,16 +195,20 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
     """ReportContent as the dashboard's JSON: null for NaN, columns per chart line, groups with their keys."""
     series = content.series
     starts = series.starts if series else []
-    first, last = content.period or (None, None)
     freq = series.freq if series else filters.freq  # what "auto" chose
     ends = [next_bucket(s, freq) - timedelta(days=1) for s in starts]
+    if content.period:  # each period clipped to the days shown
+        first, last = content.period
+        first_days, last_days = [max(s, first) for s in starts], [min(e, last) for e in ends]
+    else:  # nothing matched, so there is no series and no period to clip
+        first_days, last_days = [], []
     versions = [ModelRef(v.id, v.name, v.active) for v in content.all_versions]
     model = content.model_version
     return Overview(
         meta=Meta(filters.params(), content.request.topic.title,
                   ModelRef(model.id, model.name, model.active) if model else None, versions,
-                  [first, last] if content.period else None, content.synthetic, content.generated_at),
-        periods=Periods(freq, list(starts), [max(s, first) for s in starts], [min(e, last) for e in ends]),
+                  list(content.period) if content.period else None, content.synthetic, content.generated_at),
+        periods=Periods(freq, list(starts), first_days, last_days),
         volume=Volume(_ints(series.posts) if series else [], _ints(series.relevant) if series else []),
         shares=Shares(bool(series and series.shares_corrected), content.share_note,
                       {s: _band(series.stances[s]) if series else _band(None) for s in STANCES},
@@ -261,8 +265,9 @@ def csv_rows(data: Overview, table: str) -> list[dict[str, object]]:
     """The rows behind one chart or table: the same numbers as the JSON, flattened into columns."""
     if table in ("languages", "sources"):
         return [_flatten(asdict(group)) for group in getattr(data, table)]
-    section = {"volume": data.volume, "shares": data.shares, "sentiment": data.sentiment,
-               "aspects": data.aspects}[table]
+    sections: dict[str, Volume | Shares | Sentiment | Aspects] = {
+        "volume": data.volume, "shares": data.shares, "sentiment": data.sentiment, "aspects": data.aspects}
+    section = sections[table]
     columns = {key: value for key, value in _flatten(asdict(section)).items() if isinstance(value, list)}
     rows = []
     for i, start in enumerate(data.periods.starts):

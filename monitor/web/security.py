@@ -70,7 +70,9 @@ class Access:
         return hmac.new(self.token.encode(), b"stance-serve-session", hashlib.sha256).hexdigest()
 
     def token_matches(self, given: str) -> bool:
-        return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
+        if not self.token:
+            return False
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
     def authenticated(self, request: Request) -> bool:
         if not self.token:
