@@ -66,7 +66,8 @@ def choose(data_dir: Path) -> list[str]:
         ("relevance network share 0.5", {"relevance_mlp": 0.5}, SOURCE_WEIGHTS),
         ("C of the stance head 0.3", {"C_stance": 0.3}, SOURCE_WEIGHTS),
         ("C of the stance head 3", {"C_stance": 3.0}, SOURCE_WEIGHTS),
-        ("C of the aspect and safety heads 1", {"C_aspects": 1.0}, SOURCE_WEIGHTS),
+        ("C of the safety-concern head 1", {"C_safety": 1.0}, SOURCE_WEIGHTS),
+        ("C of the aspect heads 0.3", {"C_aspects": 0.3}, SOURCE_WEIGHTS),
     ]
     lines = [f"Recipe choices, 5-fold grouped CV on {len(examples)} training examples", *_header()]
     for label, params, weights in candidates:

@@ -50,7 +50,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     which is also the confusion that prevalence correction needs.
 
     :param C: inverse regularisation of the relevance head; ``C_stance`` of the stance head, ``C_aspects``
-        of the aspect and safety heads.
+        of the aspect heads, ``C_safety`` of the safety-concern head (stronger: real safety concern is rare and
+        worded unlike the seed posts; in grouped cross-validation 0.3 against 1 raised its F1 on real web
+        passages from 0.36 to 0.41 and on Reddit from 0.07 to 0.11, at 0.02 on the seed posts).
     :param char_ngrams: lengths of the in-word character n-grams.
     :param embedding_weight: scale of the sentence embedding against the (L2-normalised) n-gram blocks;
         0 leaves the embedding out (and nothing is encoded).
@@ -64,6 +66,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         C_stance: float = 1.0,
         C_aspects: float = 1.0,
+        C_safety: float = 0.3,
         char_ngrams: tuple[int, int] = (2, 4),
         max_char_features: int | None = None,
         min_df: int = 2,
@@ -76,6 +79,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.C_stance = C_stance
         self.C_aspects = C_aspects
+        self.C_safety = C_safety
         self.char_ngrams = char_ngrams
         self.max_char_features = max_char_features
         self.min_df = min_df
@@ -113,7 +117,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         stance = np.array([label["stance"] for label in on_topic])
         columns.append(_stance_logits(self.C_stance, on_features, stance, on_weight, width))
         concern = np.array([bool(label.get("safety_concern")) for label in on_topic])
-        columns.append(_binary_logit(self.C_aspects, on_features, concern, on_weight, width))
+        columns.append(_binary_logit(self.C_safety, on_features, concern, on_weight, width))
         for aspect in ASPECTS:
             target = np.array([aspect in label.get("aspects", ()) for label in on_topic])
             columns.append(_binary_logit(self.C_aspects, on_features, target, on_weight, width))
