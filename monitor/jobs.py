@@ -267,11 +267,11 @@ def ensure_active_model(session: Session) -> ModelVersion:
     when the active version is an earlier shipped default that an upgrade of the package replaced (its file
     is gone, so keeping it active would only fail; a model the user trained stays active)."""
     active = queries.active_model_version(session)
+    if active is not None and not active.artefact.startswith(BUILTIN_PREFIX):
+        return active
     metadata = read_metadata(DEFAULT_STANCE_ARTEFACT)
     name = metadata.get("name", "stance-default")
-    replaced = (active is not None and active.artefact.startswith(BUILTIN_PREFIX) and active.name != name
-                and active.artefact_sha256 != metadata.get("sha256"))
-    if active is not None and not replaced:
+    if active is not None and (active.name == name or active.artefact_sha256 == metadata.get("sha256")):
         return active
     version = queries.model_version_by_name(session, name)
     if version is None:

@@ -25,6 +25,7 @@ from monitor.cli import models as cli_models
 from monitor.cli import schedule as cli_schedule
 from monitor.cli import serve as cli_serve
 from monitor.cli import status as cli_status
+from monitor.cli import stream as cli_stream
 from monitor.cli.common import (
     GlobalOptions,
     console,
@@ -34,6 +35,7 @@ from monitor.cli.common import (
     parse_list,
     progress,
     settings,
+    uses_broker,
 )
 from monitor.errors import MonitorError, Terminated
 from reports.wording import plural
@@ -125,7 +127,7 @@ def collect(
         for line in jobs.dry_run(current, source, window):
             out.print(line, markup=False, highlight=False)
         return
-    if _broker(current) and not (since or until or max_posts):
+    if uses_broker(current) and not (since or until or max_posts):
         from monitor.cluster.enqueue import enqueue_collect
 
         queued = enqueue_collect(current, source)
@@ -157,11 +159,6 @@ def _exit_for(summaries) -> None:
         raise typer.Exit(code)
 
 
-def _broker(current) -> bool:
-    """Whether work goes to the queues (``[cluster] broker_url`` or STANCE_BROKER_URL) instead of running here."""
-    return bool(current.cluster.broker_url)
-
-
 def _as_datetime(day: date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
 
@@ -178,7 +175,7 @@ def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore"
     from monitor import jobs
 
     current = settings(ctx)
-    if _broker(current):
+    if uses_broker(current):
         from monitor.cluster.enqueue import enqueue_classify
 
         queued = enqueue_classify(current, rescore=rescore)
@@ -223,7 +220,7 @@ def report(
     from monitor import jobs
 
     current = settings(ctx)
-    if _broker(current):
+    if uses_broker(current):
         from monitor.cluster.enqueue import enqueue_report
 
         enqueue_report(current, date_from=first, date_to=last, freq=freq, langs=parse_list(lang),
@@ -272,49 +269,7 @@ def run(ctx: typer.Context) -> None:
     _exit_for(result.collected)
 
 
-@app.command()
-def stream(
-    ctx: typer.Context,
-    source: str = typer.Option("bluesky", "--source", help="Only bluesky (the public Jetstream feed) for now."),
-    max_events: int | None = typer.Option(None, "--max-events", min=1, help="Stop after this many events."),
-) -> None:
-    """Follow a live feed and keep the posts that match the topic's keywords, resuming where it stopped.
-
-    A long-lived process (run it under systemd, see docs/deploy.md); SIGTERM ends it after the current batch.
-    Each batch of matching posts is stored together with the feed's cursor; with a broker configured the new
-    posts' ids then go to the workers to be classified.
-
-    Example: stance stream --source bluesky
-    """
-    import threading
-
-    from monitor import jobs
-    from monitor.ingest.stream import JETSTREAM_URL, stream_bluesky
-    from monitor.scheduling.scheduler import stop_on_signals
-
-    if source != "bluesky":
-        raise typer.BadParameter(f"live mode exists for bluesky only, got {source!r}", param_hint="--source")
-    current = settings(ctx)
-    url = current.sources["bluesky"].options.get("jetstream_url", JETSTREAM_URL)
-    sessions = jobs.open_store(current)
-    on_stored = None
-    if _broker(current):
-        from monitor.cluster.enqueue import enqueue_posts
-
-        with sessions.begin() as session:
-            version_id = jobs.ensure_active_model(session).id
-        on_stored = lambda ids: enqueue_posts(current, ids, version_id)  # noqa: E731
-    stop = threading.Event()
-    restore = stop_on_signals(stop)
-    try:
-        summary = stream_bluesky(sessions, jobs.ingest_context(current), url=url, max_events=max_events,
-                                 stop=stop.is_set, on_stored=on_stored)
-    finally:
-        restore()
-    out.print(f"{plural(summary.events, 'event')}, {summary.matched} matched, {plural(summary.new, 'new post')}, "
-              f"{summary.deleted} deleted (by their authors or with their accounts)", markup=False)
-
-
+cli_stream.register(app)
 cli_data.register(app)
 cli_compliance.register(app)
 cli_status.register(app)

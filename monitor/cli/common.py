@@ -112,3 +112,8 @@ def usage_error(message: str) -> Exception:
     import click
 
     return click.UsageError(message, ctx=click.get_current_context(silent=True))
+
+
+def uses_broker(current) -> bool:
+    """Whether work goes to the queues (``[cluster] broker_url`` or STANCE_BROKER_URL) instead of running here."""
+    return bool(current.cluster.broker_url)
