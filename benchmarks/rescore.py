@@ -2,9 +2,10 @@
 
 The database (SQLite, cached under .benchmark-cache/) holds N posts whose texts are real labelled posts
 repeated, each with its stored embedding and a classification by a first model version, as after months of
-collection. The measured step is what follows a retraining: ``monitor.ingest.pipeline.classify_pending`` with a new
-version, which reads the stored embeddings and reuses the stored sentiment of unchanged scorers, so only the
-topic heads run. Building the database is not timed.
+collection. The measured step is what follows a retraining and ``stance models activate``: ``stance classify``
+(``monitor.jobs.classify``) with the new version, which reads the stored embeddings and reuses the stored
+sentiment of unchanged scorers, so only the topic heads run; once in one process and once split over two
+(``--workers 2``, one per core of these machines). Building the database is not timed.
 
     python benchmarks/rescore.py --posts 1000000
 """
@@ -26,9 +27,12 @@ from sqlalchemy import delete, func, insert, select  # noqa: E402
 from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
 from classifiers.embedding_cache import CachedEmbedder  # noqa: E402
 from classifiers.training import load_training_data  # noqa: E402
-from monitor.ingest.pipeline import classification_row, classify_pending  # noqa: E402
+from monitor import jobs  # noqa: E402
+from monitor.config import load_settings  # noqa: E402
+from monitor.ingest.pipeline import classification_row  # noqa: E402
 from storage.engine import open_database  # noqa: E402
 from storage.models import Classification, ModelVersion, Post, PostEmbedding  # noqa: E402
+from storage.queries import activate_model_version  # noqa: E402
 
 PROJECT = _HERE.parent
 CACHE = PROJECT / ".benchmark-cache"
@@ -75,7 +79,8 @@ def build(path: Path, n: int) -> None:
     engine.dispose()
 
 
-def run(n: int = 1_000_000) -> list[str]:
+def run(n: int = 1_000_000, workers: tuple[int, ...] = (1, 2)) -> list[str]:
+    """Time the re-score with each number of worker processes in ``workers``, side by side in one run."""
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"rescore-{n}.db"
     if not path.exists():
@@ -85,24 +90,36 @@ def run(n: int = 1_000_000) -> list[str]:
         build(partial, n)
         partial.rename(path)
         print(f"built {path.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    engine, sessions = open_database(f"sqlite:///{path}")
-    classifier = load_post_classifier()
-    with sessions.begin() as session:
-        second = _version(session, "bench-retrained")
-        session.execute(delete(Classification).where(Classification.model_version_id == second.id))
-        second_id = second.id
-    started = time.perf_counter()
-    done = classify_pending(sessions, classifier, second_id, batch_size=5000)
-    seconds = time.perf_counter() - started
-    with sessions.begin() as session:
-        stored = session.scalar(select(func.count()).where(Classification.model_version_id == second_id))
-    engine.dispose()
-    return [f"Re-score after retraining: {done:,} stored posts (SQLite, stored embeddings, sentiment of unchanged "
-            f"scorers reused) in {seconds:.0f} s = {seconds / 60:.1f} min ({done / seconds:,.0f} posts/s); "
-            f"{stored:,} classifications stored; target <= 5 min for 1M"]
+    url = f"sqlite:///{path}"
+    settings = load_settings(None, {"STANCE_DATABASE_URL": url})
+    lines = []
+    for count in workers:
+        engine, sessions = open_database(url)
+        with sessions.begin() as session:
+            second = _version(session, "bench-retrained")
+            session.execute(delete(Classification).where(Classification.model_version_id == second.id))
+            # What `stance models activate` does after `stance train`; `stance classify` then scores history.
+            activate_model_version(session, second)
+            second_id = second.id
+        engine.dispose()
+        started = time.perf_counter()
+        result = jobs.classify(settings, workers=count)
+        seconds = time.perf_counter() - started
+        engine, sessions = open_database(url)
+        with sessions.begin() as session:
+            stored = session.scalar(select(func.count()).where(Classification.model_version_id == second_id))
+        engine.dispose()
+        lines.append(
+            f"Re-score after retraining, {count} worker process{'es' if count > 1 else ''} "
+            f"(`stance classify --workers {count}`): {result.classified:,} stored posts (SQLite, stored embeddings, "
+            f"sentiment of unchanged scorers reused) in {seconds:.0f} s = {seconds / 60:.1f} min "
+            f"({result.classified / seconds:,.0f} posts/s); {stored:,} classifications stored; target <= 5 min for 1M")
+    return lines
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
-    print("\n".join(run(parser.parse_args().posts)))
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts to time (default: %(default)s)")
+    args = parser.parse_args()
+    print("\n".join(run(args.posts, tuple(int(w) for w in args.workers.split(",")))))

@@ -316,17 +316,20 @@ class ClassifyResult:
 
 
 def classify(
-    settings: Settings, on_batch: Callable[[int], None] | None = None, rescore: bool = False
+    settings: Settings, on_batch: Callable[[int], None] | None = None, rescore: bool = False, workers: int = 1
 ) -> ClassifyResult:
     """Classify every stored post that the active model version has not classified yet.
 
     ``rescore`` first drops the active version's classifications, e.g. after the sentiment scorers changed;
-    other versions' classifications are never touched.
+    other versions' classifications are never touched. ``workers`` > 1 splits the posts by id range over
+    that many processes (``monitor.ingest.workers``): worth it for a re-score of history, not for a few new
+    posts, since each process loads the models first.
     """
-    from sqlalchemy import delete
+    from sqlalchemy import delete, func, select
 
+    from monitor.ingest.workers import run_in_processes, split_range
     from monitor.scheduling.locks import holding
-    from storage.models import Classification
+    from storage.models import Classification, Post
 
     sessions = open_store(settings)
     ttl = _lease_ttl(settings)
@@ -339,9 +342,26 @@ def classify(
                 session.execute(delete(Classification).where(Classification.model_version_id == version.id))
             version_id, name = version.id, version.name
             classifier = load_classifier(version, settings)
-        done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)
+            first, last = session.execute(select(func.min(Post.id), func.max(Post.id))).one()
+        if workers > 1 and first is not None:
+            shares = [(settings, version_id, low, high) for low, high in split_range(first, last, workers)]
+            done = sum(run_in_processes(_classify_range, shares, on_batch))
+        else:
+            done = classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch)
     scorers = getattr(classifier.sentiment, "scorer_names", {}) if classifier.sentiment else {}
     return ClassifyResult(name, done, dict(scorers))
+
+
+def _classify_range(
+    settings: Settings, version_id: int, first_id: int, last_id: int, on_batch: Callable[[int], None]
+) -> int:
+    """One worker process's share of ``classify``: the unclassified posts with ids in [first_id, last_id]."""
+    sessions = open_store(settings)
+    with sessions.begin() as session:
+        version = session.get_one(ModelVersion, version_id)
+        classifier = load_classifier(version, settings)
+    return classify_pending(sessions, classifier, version_id, settings.classify_batch_size, on_batch,
+                            after_id=first_id - 1, until_id=last_id)
 
 
 def count_pending(settings: Settings) -> int:

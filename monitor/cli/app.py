@@ -164,13 +164,17 @@ def _as_datetime(day: date | None) -> datetime | None:
 
 
 @app.command()
-def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore",
-                                          help="Drop the active version's classifications and score again.")) -> None:
+def classify(
+    ctx: typer.Context,
+    rescore: bool = typer.Option(False, "--rescore", help="Drop the active version's classifications and score again."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Processes sharing the posts (one per core pays off when re-scoring history)."),
+) -> None:
     """Classify stored posts that the active model version has not classified yet.
 
     Classifications are kept per model version, so after `stance models activate` this re-scores history.
 
-    Example: stance classify
+    Example: stance classify --workers 2
     """
     from monitor import jobs
 
@@ -184,7 +188,7 @@ def classify(ctx: typer.Context, rescore: bool = typer.Option(False, "--rescore"
         return
     with progress(ctx) as bar:
         task = bar.add_task("classifying posts", total=None if rescore else jobs.count_pending(current))
-        result = jobs.classify(current, on_batch=lambda n: bar.advance(task, n), rescore=rescore)
+        result = jobs.classify(current, on_batch=lambda n: bar.advance(task, n), rescore=rescore, workers=workers)
     out.print(f"classified {plural(result.classified, 'post')} with {result.model}", markup=False)
 
 

@@ -26,6 +26,7 @@ from monitor.ingest.normalise import content_hash, matches_keywords, normalise_t
 from monitor.ingest.privacy import clean_strings, mask_mentions, pseudonymise, scrub_raw, strip_people
 from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
+from storage.engine import read_only_session_factory
 from storage.models import CollectionRun
 
 log = logging.getLogger(__name__)
@@ -329,20 +330,26 @@ def classify_pending(
     """
     encoder = getattr(classifier, "encoder_name", None)
     scorers = list(getattr(getattr(classifier, "sentiment", None), "scorer_names", {}).values())
+    # Read, score and write in three steps, and hold the write lock only for the write: on SQLite a writer
+    # locks the whole file, so holding it while the heads run would stall collection and the other
+    # re-scoring processes (``workers`` of ``monitor.jobs.classify``) for the whole batch.
+    readers = read_only_session_factory(sessions.kw["bind"])
     done = 0
     while True:
-        with sessions.begin() as session:
+        with readers.begin() as session:
             stmt = queries.unclassified_posts(session, model_version_id, batch_size, after_id, encoder,
                                               post_ids=post_ids, until_id=until_id)
             batch = session.execute(stmt).all()
             if not batch:
                 return done
-            texts, langs = [row.text for row in batch], [row.lang for row in batch]
-            embeddings = _embeddings(session, classifier, batch, encoder) if encoder else None
             stored = queries.stored_sentiments(session, [row.id for row in batch], scorers)
-            known = [SentimentResult(*stored[row.id]) if row.id in stored else None for row in batch]
-            labels = classifier.classify(texts, langs, embeddings, known)
-            now = queries.utcnow()
+        texts, langs = [row.text for row in batch], [row.lang for row in batch]
+        embeddings, new_embeddings = _embeddings(classifier, batch, encoder) if encoder else (None, [])
+        known = [SentimentResult(*stored[row.id]) if row.id in stored else None for row in batch]
+        labels = classifier.classify(texts, langs, embeddings, known)
+        now = queries.utcnow()
+        with sessions.begin() as session:
+            queries.insert_embeddings(session, new_embeddings)
             queries.insert_classifications(
                 session,
                 [classification_row(row.id, model_version_id, label, now) for row, label in zip(batch, labels)],
@@ -353,21 +360,20 @@ def classify_pending(
             on_batch(len(batch))
 
 
-def _embeddings(session: Session, classifier, batch, encoder: str) -> np.ndarray:
-    """The batch's stored embeddings; those missing are computed and stored now."""
+def _embeddings(classifier, batch, encoder: str) -> tuple[np.ndarray, list[dict]]:
+    """The batch's stored embeddings, and the rows to store for those computed now."""
     missing = [i for i, row in enumerate(batch) if row.vector is None]
     vectors = np.zeros((len(batch), embedding_codec.DIM), dtype=np.float32)
     present = [i for i in range(len(batch)) if batch[i].vector is not None]
     if present:
         vectors[present] = embedding_codec.from_blobs([batch[i].vector for i in present])
+    rows: list[dict] = []
     if missing:
         blobs = [embedding_codec.to_blob(v) for v in classifier.embed([batch[i].text for i in missing])]
-        queries.insert_embeddings(session, [
-            {"post_id": batch[i].id, "encoder": encoder, "vector": blob} for i, blob in zip(missing, blobs)
-        ])
-        # Classify with what was stored (float16), so that a later re-score gives exactly the same labels.
+        rows = [{"post_id": batch[i].id, "encoder": encoder, "vector": blob} for i, blob in zip(missing, blobs)]
+        # Classify with what is stored (float16), so that a later re-score gives exactly the same labels.
         vectors[missing] = embedding_codec.from_blobs(blobs)
-    return vectors
+    return vectors, rows
 
 
 def classification_row(post_id: int, model_version_id: int, labels, now: datetime) -> dict:
