@@ -21,6 +21,7 @@ from classifiers.training import (
     evaluate_by_slice,
     load_training_data,
     out_of_fold_heads,
+    read_jsonl,
     source_weights,
 )
 
@@ -44,10 +45,19 @@ def _header() -> list[str]:
     return ["  per community: stance macro-F1 / pro_closed recall / safety-concern F1 / relevance accuracy / F1"]
 
 
-def _evaluate(examples, embeddings, params: dict, weights: dict) -> dict:
-    heads = out_of_fold_heads(TopicClassifier(**params), examples, embeddings, folds=5,
-                              sample_weight=source_weights(examples, weights))
+def _evaluate(examples, embeddings, params: dict, weights: dict, scale: np.ndarray | None = None) -> dict:
+    weight = source_weights(examples, weights) * (1.0 if scale is None else scale)
+    heads = out_of_fold_heads(TopicClassifier(**params), examples, embeddings, folds=5, sample_weight=weight)
     return evaluate_by_slice(examples, cross_fitted_labels(heads, examples))
+
+
+def _contested(examples) -> np.ndarray:
+    """Web passages whose relevance, stance or safety concern the blind second annotator labelled otherwise."""
+    path = CACHE.parent / "classifiers" / "data" / "web_labels_second_annotator.jsonl"
+    second = {x["id"]: x for x in read_jsonl(path)} if path.exists() else {}
+    return np.array([x["source"] == "web" and x.get("id") in second
+                     and any(x[f] != second[x["id"]][f] for f in ("relevant", "stance", "safety_concern"))
+                     for x in examples])
 
 
 def choose(data_dir: Path) -> list[str]:
@@ -72,6 +82,10 @@ def choose(data_dir: Path) -> list[str]:
     lines = [f"Recipe choices, 5-fold grouped CV on {len(examples)} training examples", *_header()]
     for label, params, weights in candidates:
         lines.append(_row(label, _evaluate(examples, embeddings, params, weights)))
+    contested = _contested(examples)
+    for factor in (0.5, 0.0):
+        label = f"contested web labels weigh x{factor}"
+        lines.append(_row(label, _evaluate(examples, embeddings, {}, SOURCE_WEIGHTS, np.where(contested, factor, 1.0))))
     return lines
 
 

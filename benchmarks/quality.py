@@ -8,7 +8,8 @@ Sections:
 - ``held-out``: the shipped topic model and sentiment scorers on the real held-out split (a quarter of the
   labelled Reddit threads and web pages, by hash; never trained or tuned on), per community and language,
   per class (precision, recall, F1) with the confusion matrix, next to the majority baseline, textblob-de
-  (German sentiment) and VADER (English sentiment).
+  (German sentiment) and VADER (English sentiment); the web passages also on the subset whose labels a second,
+  blind annotator agreed with, and the two annotators' agreement (Cohen's kappa) per field and language.
 - ``public``: SemEval-2016 Task 6A through ``stance train --group-col`` and ``stance predict --model`` (F_avg,
   official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through ``stance predict`` (language detected
   from the text, as a user's file would be), each with its own metric.
@@ -39,13 +40,13 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent), str(_HERE)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np  # noqa: E402
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support  # noqa: E402
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support  # noqa: E402
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: E402
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
-from classifiers.training import load_training_data  # noqa: E402
+from classifiers.training import load_training_data, read_jsonl  # noqa: E402
 
 PROJECT = _HERE.parent
 DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
@@ -131,10 +132,14 @@ def held_out(data_dir: Path) -> list[str]:
     examples = data.held_out
     labels = classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples])
     lines = [f"Real held-out split: {len(examples)} posts never trained or tuned on ({classifier.name})"]
+    second = second_annotation()
+    agreed = {x["id"] for x in examples if x["source"] == "web" and x["id"] in second
+              and all(x[field] == second[x["id"]][field] for field in AGREEMENT_FIELDS)}
     slices = {"all": lambda x: True, "Reddit comments (en)": lambda x: x["source"] == "pool",
               "web passages, en": lambda x: x["source"] == "web" and x["lang"] == "en",
               "web passages, de": lambda x: x["source"] == "web" and x["lang"] == "de",
-              "web passages, both": lambda x: x["source"] == "web"}
+              "web passages, both": lambda x: x["source"] == "web",
+              "web passages whose labels both annotators agree on": lambda x: x.get("id") in agreed}
     for name, belongs in slices.items():
         rows = [(x, y) for x, y in zip(examples, labels) if belongs(x)]
         gold_stance = [x["stance"] if x["relevant"] else "neutral" for x, _ in rows]
@@ -158,6 +163,38 @@ def held_out(data_dir: Path) -> list[str]:
             if langs == {"en"}:
                 baselines["VADER"] = list(VaderScorer().predict(texts))
             lines += class_table("sentiment", gold, [y.sentiment for _, y in with_sentiment], SENTIMENTS, baselines)
+    return lines + agreement(data_dir)
+
+
+#: The fields the second annotator's labels are compared on (aspects are left out: a set, and no target).
+AGREEMENT_FIELDS = ("relevant", "stance", "safety_concern", "sentiment")
+SECOND_ANNOTATION = PROJECT / "classifiers" / "data" / "web_labels_second_annotator.jsonl"
+
+
+def second_annotation() -> dict[str, dict]:
+    if not SECOND_ANNOTATION.exists():
+        return {}
+    return {x["id"]: x for x in read_jsonl(SECOND_ANNOTATION)}
+
+
+def agreement(data_dir: Path) -> list[str]:
+    """Cohen's kappa between the training labels of the web passages and the blind second annotation."""
+    second = second_annotation()
+    pool = data_dir / "web-debate" / "pool.jsonl"
+    if not second or not pool.exists():
+        return ["annotator agreement: skipped (no second annotation or no web-debate pool)"]
+    lang = {x["id"]: x["lang"] for x in read_jsonl(pool)}
+    first = {x["id"]: x for x in read_jsonl(PROJECT / "classifiers" / "data" / "web_labels.jsonl")}
+    lines = [f"Annotator agreement on {len(second)} web passages (first: the training labels; second: blind), "
+             "Cohen's kappa (raw agreement):"]
+    for language in ("en", "de"):
+        ids = [i for i in second if lang.get(i) == language and i in first]
+        cells = []
+        for field in AGREEMENT_FIELDS:
+            a, b = [str(first[i][field]) for i in ids], [str(second[i][field]) for i in ids]
+            raw = float(np.mean([x == y for x, y in zip(a, b)]))
+            cells.append(f"{field} {cohen_kappa_score(a, b):.2f} ({raw:.2f})")
+        lines.append(f"  {language} (n={len(ids)}): " + ", ".join(cells))
     return lines
 
 

@@ -7,6 +7,9 @@ Where the labels come from (``classifiers/data``):
   from there at training time, never copied into the project);
 - ``web_labels.jsonl``: ids and labels of the real web-debate passages (news, blogs, forums, GitHub; English
   and German), texts read from ../shared/datasets the same way;
+- ``web_labels_second_annotator.jsonl``: a second, blind annotation of the same passages, never trained on:
+  ``benchmarks/quality.py`` measures the agreement of the two and scores the held-out passages on which both
+  agree;
 - the labels users store with ``stance label`` (``monitor.model_registry.stored_labels``).
 
 Every example carries a ``source`` (seed, pool, web, stored): its community, which the decision rules
