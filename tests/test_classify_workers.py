@@ -32,8 +32,9 @@ def _stored(settings) -> dict[int, tuple]:
 def test_two_worker_processes_store_what_one_process_stores(db_url, workdir, monkeypatch):
     monkeypatch.setenv("STANCE_DATABASE_URL", db_url)
     (workdir / "stance.toml").write_text("[classify]\nbatch_size = 7\n")
-    texts = ["OpenAI should finally release the weights of its models", "Keep frontier models closed, open "
-             "weights are too dangerous", "Die Bahn hat schon wieder Verspätung", "gpt-oss läuft lokal auf meinem Laptop"]
+    texts = ["OpenAI should finally release the weights of its models",
+             "Keep frontier models closed, open weights are too dangerous",
+             "Die Bahn hat schon wieder Verspätung", "gpt-oss läuft lokal auf meinem Laptop"]
     (workdir / "posts.jsonl").write_text("\n".join(
         json.dumps({"id": str(n), "text": f"{texts[n % 4]} ({n})", "created_at": "2025-05-01T00:00:00Z"})
         for n in range(60)))
