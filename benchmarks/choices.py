@@ -21,8 +21,8 @@ from classifiers.training import (
     evaluate_by_slice,
     load_training_data,
     out_of_fold_heads,
-    read_jsonl,
     source_weights,
+    web_label_sets,
 )
 
 CACHE = Path(__file__).resolve().parent.parent / ".benchmark-cache"
@@ -53,8 +53,7 @@ def _evaluate(examples, embeddings, params: dict, weights: dict, scale: np.ndarr
 
 def _contested(examples) -> np.ndarray:
     """Web passages whose relevance, stance or safety concern the blind second annotator labelled otherwise."""
-    path = CACHE.parent / "classifiers" / "data" / "web_labels_second_annotator.jsonl"
-    second = {x["id"]: x for x in read_jsonl(path)} if path.exists() else {}
+    second = web_label_sets()[1]
     return np.array([x["source"] == "web" and x.get("id") in second
                      and any(x[f] != second[x["id"]][f] for f in ("relevant", "stance", "safety_concern"))
                      for x in examples])

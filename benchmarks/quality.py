@@ -46,7 +46,7 @@ from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: E402
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
-from classifiers.training import load_training_data, read_jsonl  # noqa: E402
+from classifiers.training import WEB_POOL, load_training_data, read_jsonl, web_label_sets  # noqa: E402
 
 PROJECT = _HERE.parent
 DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
@@ -132,7 +132,7 @@ def held_out(data_dir: Path) -> list[str]:
     examples = data.held_out
     labels = classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples])
     lines = [f"Real held-out split: {len(examples)} posts never trained or tuned on ({classifier.name})"]
-    second = second_annotation()
+    second = web_label_sets()[1]
     agreed = {x["id"] for x in examples if x["source"] == "web" and x["id"] in second
               and all(x[field] == second[x["id"]][field] for field in AGREEMENT_FIELDS)}
     slices = {"all": lambda x: True, "Reddit comments (en)": lambda x: x["source"] == "pool",
@@ -168,23 +168,15 @@ def held_out(data_dir: Path) -> list[str]:
 
 #: The fields the second annotator's labels are compared on (aspects are left out: a set, and no target).
 AGREEMENT_FIELDS = ("relevant", "stance", "safety_concern", "sentiment")
-SECOND_ANNOTATION = PROJECT / "classifiers" / "data" / "web_labels_second_annotator.jsonl"
-
-
-def second_annotation() -> dict[str, dict]:
-    if not SECOND_ANNOTATION.exists():
-        return {}
-    return {x["id"]: x for x in read_jsonl(SECOND_ANNOTATION)}
 
 
 def agreement(data_dir: Path) -> list[str]:
     """Cohen's kappa between the training labels of the web passages and the blind second annotation."""
-    second = second_annotation()
-    pool = data_dir / "web-debate" / "pool.jsonl"
+    first, second = web_label_sets()
+    pool = data_dir / WEB_POOL
     if not second or not pool.exists():
         return ["annotator agreement: skipped (no second annotation or no web-debate pool)"]
     lang = {x["id"]: x["lang"] for x in read_jsonl(pool)}
-    first = {x["id"]: x for x in read_jsonl(PROJECT / "classifiers" / "data" / "web_labels.jsonl")}
     lines = [f"Annotator agreement on {len(second)} web passages (first: the training labels; second: blind), "
              "Cohen's kappa (raw agreement):"]
     for language in ("en", "de"):

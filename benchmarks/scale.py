@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from classifiers import encoder  # noqa: E402
-from monitor import jobs  # noqa: E402
+from monitor import active_model  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
 from storage.models import Classification, ModelVersion, Rollup  # noqa: E402
 
@@ -79,7 +79,7 @@ def load(url: str, n: int, scorers: dict[str, str]) -> tuple[int, int]:
 
     engine, sessions = open_database(url)
     with sessions.begin() as session:
-        first = jobs.ensure_active_model(session)
+        first = active_model.ensure_active_model(session)
         first_id = first.id
     texts, langs = _texts(n)
     rng = np.random.default_rng(3)
@@ -155,7 +155,7 @@ def progress(sessions, version_id: int) -> int:
 
 def new_version(sessions, name: str) -> int:
     with sessions.begin() as session:
-        active = jobs.ensure_active_model(session)
+        active = active_model.ensure_active_model(session)
         version = ModelVersion(name=name, kind="stance", created_at=datetime.now(UTC), artefact=active.artefact,
                                artefact_sha256=active.artefact_sha256, metrics=active.metrics, params={})
         session.add(version)
@@ -324,8 +324,8 @@ def main(argv: list[str] | None = None) -> None:
 
             engine, sessions = open_database(db_url)
             with sessions.begin() as session:
-                scorers = dict(getattr(jobs.load_classifier(jobs.ensure_active_model(session), settings).sentiment,
-                                       "scorer_names", {}))
+                classifier = active_model.load_classifier(active_model.ensure_active_model(session), settings)
+                scorers = dict(getattr(classifier.sentiment, "scorer_names", {}))
             began = time.monotonic()
             load(db_url, args.posts, scorers)
             print(f"loaded {args.posts:,} posts with embeddings and classifications in "

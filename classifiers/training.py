@@ -38,6 +38,7 @@ DATA_DIR = Path(__file__).parent / "data"
 POOL_COMMENTS = Path("reddit-localllama") / "pool" / "comments.jsonl"
 WEB_POOL = Path("web-debate") / "pool.jsonl"
 WEB_LABELS = "web_labels.jsonl"
+SECOND_WEB_LABELS = "web_labels_second_annotator.jsonl"
 REAL_SOURCES = ("pool", "web", "stored")
 
 
@@ -101,6 +102,13 @@ def load_web_examples(datasets_dir: Path, data_dir: Path = DATA_DIR) -> tuple[li
         for passage in read_jsonl(pool_path) if passage["id"] in labels
     ]
     return _split(examples)
+
+
+def web_label_sets(data_dir: Path = DATA_DIR) -> tuple[dict[str, dict], dict[str, dict]]:
+    """(training labels, blind second annotation) of the web passages by id; the second is empty if absent."""
+    first = {row["id"]: row for row in read_jsonl(data_dir / WEB_LABELS)}
+    path = data_dir / SECOND_WEB_LABELS
+    return first, ({row["id"]: row for row in read_jsonl(path)} if path.exists() else {})
 
 
 @dataclass

@@ -12,24 +12,20 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifiers import DEFAULT_STANCE_ARTEFACT, PostClassifier, load_post_classifier
-from classifiers.artefacts import read_metadata
 from classifiers.language import LanguageDetector
+from monitor.active_model import ensure_active_model, load_classifier
 from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
-from monitor.errors import ModelError, MonitorError
+from monitor.errors import MonitorError
 from monitor.ingest.columns import SIMPLE, ColumnMap
 from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
 from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
 from storage.engine import open_database, open_sqlite_read_only, read_only_session_factory
 from storage.models import ModelVersion
-
-BUILTIN_PREFIX = "builtin:"
 
 
 def open_store(settings: Settings, read_only: bool = False, must_exist: bool = False) -> sessionmaker[Session]:
@@ -253,59 +249,7 @@ def _lease_ttl(settings: Settings):
     return timedelta(seconds=int(settings.schedule.get("lease_seconds", 600)))
 
 
-# --- models and classification -----------------------------------------------------------------------
-
-
-def resolve_artefact(location: str) -> Path:
-    if location.startswith(BUILTIN_PREFIX):
-        return DEFAULT_STANCE_ARTEFACT.parent / location[len(BUILTIN_PREFIX) :]
-    return Path(location)
-
-
-def ensure_active_model(session: Session) -> ModelVersion:
-    """The active stance model version; registers and activates the shipped default on first use, and again
-    when the active version is an earlier shipped default that an upgrade of the package replaced (its file
-    is gone, so keeping it active would only fail; a model the user trained stays active)."""
-    active = queries.active_model_version(session)
-    if active is not None and not active.artefact.startswith(BUILTIN_PREFIX):
-        return active
-    metadata = read_metadata(DEFAULT_STANCE_ARTEFACT)
-    name = metadata.get("name", "stance-default")
-    if active is not None and (active.name == name or active.artefact_sha256 == metadata.get("sha256")):
-        return active
-    version = queries.model_version_by_name(session, name)
-    if version is None:
-        version = ModelVersion(
-            name=name,
-            kind="stance",
-            created_at=queries.utcnow(),
-            artefact=BUILTIN_PREFIX + DEFAULT_STANCE_ARTEFACT.name,
-            artefact_sha256=metadata.get("sha256"),
-            data_hash=metadata.get("data_hash"),
-            metrics=metadata.get("metrics", {}),
-            params=metadata.get("params", {}),
-        )
-        # Two processes on a fresh database may both get here; the loser reads the winner's row.
-        try:
-            with session.begin_nested():
-                session.add(version)
-        except IntegrityError:
-            version = queries.model_version_by_name(session, name)
-            if version is None:
-                raise
-    queries.activate_model_version(session, version)
-    return version
-
-
-def load_classifier(version: ModelVersion, settings: Settings) -> PostClassifier:
-    try:
-        return load_post_classifier(
-            resolve_artefact(version.artefact), version.name, version.artefact_sha256, settings.topic.languages
-        )
-    except ModelError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"model {version.name}: cannot load {version.artefact}: {exc}") from exc
+# --- classification --------------------------------------------------------------------------------------
 
 
 @dataclass

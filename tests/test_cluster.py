@@ -62,7 +62,7 @@ def cluster(tmp_path, db_url, redis_url, monkeypatch):
 def _posts_with_embeddings(settings, n: int) -> tuple[list[int], int]:
     """n posts whose sentence embeddings are stored already (so the worker runs only the model heads)."""
     from classifiers import encoder
-    from monitor import jobs
+    from monitor import active_model, jobs
     from storage import queries
 
     rng = np.random.default_rng(13)
@@ -74,7 +74,7 @@ def _posts_with_embeddings(settings, n: int) -> tuple[list[int], int]:
         queries.insert_embeddings(session, [
             {"post_id": post_id, "encoder": encoder.NAME,
              "vector": encoder.to_blob(rng.normal(size=encoder.DIM).astype(np.float32))} for post_id in ids])
-        version_id = jobs.ensure_active_model(session).id
+        version_id = active_model.ensure_active_model(session).id
     return ids, version_id
 
 

@@ -216,19 +216,19 @@ def test_a_scheduled_collection_reports_what_the_keyword_filter_dropped():
 def test_an_upgraded_shipped_model_replaces_the_earlier_shipped_one_but_not_a_users(tmp_path):
     from classifiers import DEFAULT_STANCE_ARTEFACT
     from classifiers.artefacts import read_metadata
-    from monitor import jobs
+    from monitor import active_model
     from storage.engine import open_database
 
     shipped = read_metadata(DEFAULT_STANCE_ARTEFACT)
     engine, sessions = open_database(f"sqlite:///{tmp_path}/m.db")
     with sessions.begin() as session:  # what an earlier release of the package registered
         earlier = ModelVersion(name="stance-default-earlier", kind="stance", created_at=queries.utcnow(),
-                               artefact=jobs.BUILTIN_PREFIX + "stance_default", artefact_sha256="0" * 64)
+                               artefact=active_model.BUILTIN_PREFIX + "stance_default", artefact_sha256="0" * 64)
         session.add(earlier)
         session.flush()
         queries.activate_model_version(session, earlier)
     with sessions.begin() as session:
-        active = jobs.ensure_active_model(session)
+        active = active_model.ensure_active_model(session)
         assert (active.name, active.artefact_sha256) == (shipped["name"], shipped["sha256"])
     with sessions.begin() as session:  # a model the user trained and activated is kept
         own = ModelVersion(name="stance-20261206-mine", kind="stance", created_at=queries.utcnow(),
@@ -237,6 +237,6 @@ def test_an_upgraded_shipped_model_replaces_the_earlier_shipped_one_but_not_a_us
         session.flush()
         queries.activate_model_version(session, own)
     with sessions.begin() as session:
-        assert jobs.ensure_active_model(session).name == "stance-20261206-mine"
+        assert active_model.ensure_active_model(session).name == "stance-20261206-mine"
         assert session.scalar(select(func.count()).select_from(ModelVersion)) == 3
     engine.dispose()

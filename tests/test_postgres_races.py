@@ -49,7 +49,7 @@ def test_processes_registering_the_default_model_together_all_succeed(fresh_post
 
     engine, _ = open_database(fresh_postgres_url)
     engine.dispose()
-    code = ("import sys\nfrom monitor.jobs import ensure_active_model\n"
+    code = ("import sys\nfrom monitor.active_model import ensure_active_model\n"
             "from storage.engine import open_database\n"
             "engine, sessions = open_database(sys.argv[1])\n"
             "with sessions.begin() as session:\n"
@@ -61,11 +61,11 @@ def test_processes_registering_the_default_model_together_all_succeed(fresh_post
 
 def test_registering_the_default_model_survives_losing_the_race(sessions, monkeypatch):
     """Another process registers the default version between our look-up and our insert."""
-    from monitor import jobs
+    from monitor import active_model
     from storage import queries
 
     with sessions.begin() as session:
-        winner = jobs.ensure_active_model(session)
+        winner = active_model.ensure_active_model(session)
         winner.active = False
         winner_id = winner.id
     real = queries.model_version_by_name
@@ -77,7 +77,7 @@ def test_registering_the_default_model_survives_losing_the_race(sessions, monkey
 
     monkeypatch.setattr(queries, "model_version_by_name", stale_first)
     with sessions.begin() as session:
-        assert jobs.ensure_active_model(session).id == winner_id
+        assert active_model.ensure_active_model(session).id == winner_id
     assert len(calls) == 2
 
 

@@ -41,7 +41,7 @@ def label(
     Example: stance label --annotator anna --limit 50
     """
 
-    from monitor import jobs
+    from monitor import active_model, jobs
     from monitor.labeling import loop as labeling
     from monitor.labeling import spreadsheet as labeling_csv
 
@@ -65,7 +65,7 @@ def label(
             raise MonitorError(f"{import_file}: no row could be stored")
         return
     with sessions.begin() as session:
-        version_id = jobs.ensure_active_model(session).id
+        version_id = active_model.ensure_active_model(session).id
     if export is not None:
         with sessions() as session:
             n = labeling_csv.export_csv(session, name, limit, version_id, export)

@@ -41,7 +41,11 @@ def train(
     """
     if data is not None and (not label_col or not out_path):
         raise usage_error("training on a file needs --label-col and --out")
-    from monitor import jobs, model_registry  # after the options are checked: a usage error answers at once
+    from monitor import (  # after the options are checked: a usage error answers at once
+        active_model,
+        jobs,
+        model_registry,
+    )
 
     if data is not None:
         assert label_col and out_path  # a usage error above otherwise
@@ -53,7 +57,7 @@ def train(
         current = settings(ctx)
         sessions = jobs.open_store(current)
         with sessions.begin() as session, steps(ctx, "training") as on_step:
-            jobs.ensure_active_model(session)
+            active_model.ensure_active_model(session)
             result = model_registry.train_topic_version(session, current.models_dir, activate, folds,
                                                         datasets or current.datasets_dir, on_step=on_step)
         for problem in result.missing:
@@ -103,11 +107,11 @@ def models_list(ctx: typer.Context) -> None:
     """
     from rich.table import Column, Table
 
-    from monitor import jobs, model_registry
+    from monitor import active_model, jobs, model_registry
 
     sessions = jobs.open_store(settings(ctx))
     with sessions.begin() as session:
-        active = jobs.ensure_active_model(session)
+        active = active_model.ensure_active_model(session)
         reference = active.metrics.get("held_out_hash")
         table = Table("", Column("name", no_wrap=True), "created", "held-out stance macro-F1",
                       "held-out relevance F1", "held-out safety F1", "cv stance macro-F1")

@@ -27,7 +27,7 @@ def stream(
 
     Example: stance stream --source bluesky
     """
-    from monitor import jobs
+    from monitor import active_model, jobs
     from monitor.ingest.stream import JETSTREAM_URL, stream_bluesky
     from monitor.scheduling.scheduler import stop_on_signals
 
@@ -41,7 +41,7 @@ def stream(
         from monitor.cluster.enqueue import enqueue_posts
 
         with sessions.begin() as session:
-            version_id = jobs.ensure_active_model(session).id
+            version_id = active_model.ensure_active_model(session).id
         on_stored = lambda ids: enqueue_posts(current, ids, version_id)  # noqa: E731
     stop = threading.Event()
     restore = stop_on_signals(stop)

@@ -47,13 +47,13 @@ def enqueue_classify(settings: Settings, rescore: bool = False) -> Enqueued:
     covering every post instead (the re-score of all history after a retraining)."""
     from sqlalchemy import delete
 
-    from monitor import jobs
+    from monitor import active_model, jobs
     from monitor.cluster.tasks import send_unclassified
     from storage.models import Classification
 
     if rescore:
         with jobs.open_store(settings).begin() as session:
-            version = jobs.ensure_active_model(session)
+            version = active_model.ensure_active_model(session)
             version_id, name = version.id, version.name
             session.execute(delete(Classification).where(Classification.model_version_id == version_id))
         return enqueue_rescore(settings, version_id, name)

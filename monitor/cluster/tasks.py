@@ -76,7 +76,7 @@ _CLASSIFIERS: dict[tuple[str, int], Any] = {}
 
 def _classifier(settings, model_version_id: int):
     """The classifier of one model version, loaded once per worker process (it holds the sentence encoder)."""
-    from monitor import jobs
+    from monitor import active_model
     from storage.models import ModelVersion
 
     key = (settings.database_url, model_version_id)
@@ -86,7 +86,7 @@ def _classifier(settings, model_version_id: int):
             if version is None:
                 raise ValueError(f"model version {model_version_id} does not exist")
             _CLASSIFIERS.clear()  # one version at a time: a classifier holds hundreds of megabytes
-            _CLASSIFIERS[key] = jobs.load_classifier(version, settings)
+            _CLASSIFIERS[key] = active_model.load_classifier(version, settings)
     return _CLASSIFIERS[key]
 
 
@@ -125,12 +125,12 @@ def send_classify(app: Celery, ids: Iterator[int], model_version_id: int, size: 
 
 def send_unclassified(app: Celery, settings) -> tuple[int, int, str]:
     """Tasks for every post the active model version has not classified; (tasks, posts, model name)."""
-    from monitor import jobs
+    from monitor import active_model
     from storage import queries
 
     sessions = sessions_for(settings.database_url)
     with sessions.begin() as session:
-        version = jobs.ensure_active_model(session)
+        version = active_model.ensure_active_model(session)
         version_id, name = version.id, version.name
     with sessions() as session:
         tasks, posts = send_classify(app, queries.unclassified_post_ids(session, version_id), version_id,

@@ -115,7 +115,7 @@ def retrain_runner(train: Trainer = _train_topic_version) -> Runner:
     new version is registered inactive unless the job says ``activate = true``."""
 
     def run(context: JobContext, spec: JobSpec) -> JobResult:
-        from monitor import jobs
+        from monitor import active_model
 
         needed = spec.options.get("min_new_labels", 100)
         since_text = context.previous.get("labels_since")
@@ -127,7 +127,7 @@ def retrain_runner(train: Trainer = _train_topic_version) -> Runner:
             return JobResult("skipped", f"{new} new labels; retraining needs {needed}", data={**carried, "new": new})
         activate = bool(spec.options.get("activate", False))
         with context.sessions.begin() as session:
-            jobs.ensure_active_model(session)
+            active_model.ensure_active_model(session)
             result = train(session, context.settings.models_dir, activate,
                            datasets_dir=context.settings.datasets_dir)
         return JobResult(
