@@ -8,8 +8,9 @@ Sections:
 - ``held-out``: the shipped topic model and sentiment scorers on the real held-out split (a quarter of the
   labelled Reddit threads and web pages, by hash; never trained or tuned on), per community and language,
   per class (precision, recall, F1) with the confusion matrix, next to the majority baseline, textblob-de
-  (German sentiment) and VADER (English sentiment); the web passages also on the subset whose labels a second,
-  blind annotator agreed with, and the two annotators' agreement (Cohen's kappa) per field and language.
+  (German sentiment) and VADER (English sentiment); the web passages and the Reddit comments also on the
+  subset whose labels a second, blind annotator agreed with (web: every field; Reddit: relevance and stance,
+  as the reserved Reddit set is built), and the two annotators' agreement (Cohen's kappa) per field.
 - ``public``: SemEval-2016 Task 6A through ``stance train --group-col`` and ``stance predict --model`` (F_avg,
   official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through ``stance predict`` (language detected
   from the text, as a user's file would be), each with its own metric.
@@ -46,7 +47,13 @@ from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: E402
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
-from classifiers.training import WEB_POOL, load_training_data, read_jsonl, web_label_sets  # noqa: E402
+from classifiers.training import (  # noqa: E402
+    WEB_POOL,
+    load_training_data,
+    pool_second_labels,
+    read_jsonl,
+    web_label_sets,
+)
 
 PROJECT = _HERE.parent
 DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
@@ -132,16 +139,21 @@ def held_out(data_dir: Path) -> list[str]:
     examples = data.held_out
     labels = classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples])
     lines = [f"Real held-out split: {len(examples)} posts never trained or tuned on ({classifier.name})"]
-    second = web_label_sets()[1]
-    agreed = {x["id"] for x in examples if x["source"] == "web" and x["id"] in second
-              and all(x[field] == second[x["id"]][field] for field in AGREEMENT_FIELDS)}
+    agreed_web = _agreed(examples, "web", web_label_sets()[1], AGREEMENT_FIELDS)
+    agreed_pool = _agreed(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)
     slices = {"all": lambda x: True, "Reddit comments (en)": lambda x: x["source"] == "pool",
+              "Reddit comments whose relevance and stance both annotators agree on":
+                  lambda x: x["source"] == "pool" and x["id"] in agreed_pool,
               "web passages, en": lambda x: x["source"] == "web" and x["lang"] == "en",
               "web passages, de": lambda x: x["source"] == "web" and x["lang"] == "de",
               "web passages, both": lambda x: x["source"] == "web",
-              "web passages whose labels both annotators agree on": lambda x: x.get("id") in agreed}
+              "web passages whose labels both annotators agree on":
+                  lambda x: x["source"] == "web" and x["id"] in agreed_web}
     for name, belongs in slices.items():
         rows = [(x, y) for x, y in zip(examples, labels) if belongs(x)]
+        if not rows:
+            lines.append(f" {name}: none (no second annotation)")
+            continue
         gold_stance = [x["stance"] if x["relevant"] else "neutral" for x, _ in rows]
         lines.append(f" {name}:")
         lines += class_table("stance", gold_stance, [y.stance for _, y in rows], STANCES,
@@ -168,10 +180,20 @@ def held_out(data_dir: Path) -> list[str]:
 
 #: The fields the second annotator's labels are compared on (aspects are left out: a set, and no target).
 AGREEMENT_FIELDS = ("relevant", "stance", "safety_concern", "sentiment")
+#: The Reddit comments are judged on relevance and stance only (they hold almost no safety concern), so their
+#: agreed subset asks agreement on those two.
+POOL_AGREEMENT_FIELDS = ("relevant", "stance")
+
+
+def _agreed(examples: list[dict], source: str, second: dict[str, dict], fields: tuple[str, ...]) -> set[str]:
+    """Ids of the ``source`` examples whose ``fields`` the blind second annotator labelled the same."""
+    return {x["id"] for x in examples if x["source"] == source and x["id"] in second
+            and all(x[field] == second[x["id"]][field] for field in fields)}
 
 
 def agreement(data_dir: Path) -> list[str]:
-    """Cohen's kappa between the training labels of the web passages and the blind second annotation."""
+    """Cohen's kappa between the first labels and the blind second annotation: web passages per language, and
+    the held-out Reddit comments."""
     first, second = web_label_sets()
     pool = data_dir / WEB_POOL
     if not second or not pool.exists():
@@ -181,13 +203,22 @@ def agreement(data_dir: Path) -> list[str]:
              "Cohen's kappa (raw agreement):"]
     for language in ("en", "de"):
         ids = [i for i in second if lang.get(i) == language and i in first]
-        cells = []
-        for field in AGREEMENT_FIELDS:
-            a, b = [str(first[i][field]) for i in ids], [str(second[i][field]) for i in ids]
-            raw = float(np.mean([x == y for x, y in zip(a, b)]))
-            cells.append(f"{field} {cohen_kappa_score(a, b):.2f} ({raw:.2f})")
-        lines.append(f"  {language} (n={len(ids)}): " + ", ".join(cells))
+        lines.append(f"  {language} (n={len(ids)}): " + _kappas(first, second, ids))
+    held_reddit = {x["id"]: x for x in load_training_data(data_dir).held_out if x["source"] == "pool"}
+    second_reddit = pool_second_labels()
+    ids = [i for i in second_reddit if i in held_reddit]
+    if ids:
+        lines.append(f"  held-out Reddit comments (n={len(ids)}): " + _kappas(held_reddit, second_reddit, ids))
     return lines
+
+
+def _kappas(first: dict[str, dict], second: dict[str, dict], ids: list[str]) -> str:
+    cells = []
+    for field in AGREEMENT_FIELDS:
+        a, b = [str(first[i][field]) for i in ids], [str(second[i][field]) for i in ids]
+        raw = float(np.mean([x == y for x, y in zip(a, b)]))
+        cells.append(f"{field} {cohen_kappa_score(a, b):.2f} ({raw:.2f})")
+    return ", ".join(cells)
 
 
 def public(data_dir: Path) -> list[str]:

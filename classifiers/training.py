@@ -39,6 +39,9 @@ POOL_COMMENTS = Path("reddit-localllama") / "pool" / "comments.jsonl"
 WEB_POOL = Path("web-debate") / "pool.jsonl"
 WEB_LABELS = "web_labels.jsonl"
 SECOND_WEB_LABELS = "web_labels_second_annotator.jsonl"
+#: A blind second annotation of the held-out Reddit comments (evaluation only: never trained on, and its name
+#: is outside the ``pool_labels_*`` files that training reads).
+SECOND_POOL_LABELS = "pool_heldout_second_annotator.jsonl"
 REAL_SOURCES = ("pool", "web", "stored")
 
 
@@ -109,6 +112,12 @@ def web_label_sets(data_dir: Path = DATA_DIR) -> tuple[dict[str, dict], dict[str
     first = {row["id"]: row for row in read_jsonl(data_dir / WEB_LABELS)}
     path = data_dir / SECOND_WEB_LABELS
     return first, ({row["id"]: row for row in read_jsonl(path)} if path.exists() else {})
+
+
+def pool_second_labels(data_dir: Path = DATA_DIR) -> dict[str, dict]:
+    """The blind second annotation of the held-out Reddit comments by id; empty if absent."""
+    path = data_dir / SECOND_POOL_LABELS
+    return {row["id"]: row for row in read_jsonl(path)} if path.exists() else {}
 
 
 @dataclass

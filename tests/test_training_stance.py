@@ -19,6 +19,7 @@ from classifiers.training import (
     load_seed_set,
     load_training_data,
     out_of_fold_heads,
+    pool_second_labels,
     source_weights,
     stance_confusion,
 )
@@ -69,6 +70,16 @@ def test_real_labels_join_texts_and_hold_out_whole_pages():
     assert not {x["group"] for x in web_train} & {x["group"] for x in web_held}
     assert all(is_held_out(x["group"]) for x in data.held_out)
     assert all(x["text"] for x in data.train)
+
+
+def test_second_annotation_of_reddit_covers_held_out_comments_only():
+    if not (SHARED_DATASETS / "reddit-localllama").exists():
+        pytest.skip(f"r/LocalLLaMA data not found under {SHARED_DATASETS} (only in the shared workspace)")
+    data = load_training_data(SHARED_DATASETS)
+    second = pool_second_labels()
+    held = {x["id"] for x in data.held_out if x["source"] == "pool"}
+    assert second and set(second) <= held
+    assert not set(second) & {x["id"] for x in data.train if x["source"] == "pool"}
 
 
 class _Memoriser:
