@@ -22,7 +22,7 @@ from classifiers.training import (
     load_training_data,
     out_of_fold_heads,
     source_weights,
-    web_label_sets,
+    web_second_labels,
 )
 
 CACHE = Path(__file__).resolve().parent.parent / ".benchmark-cache"
@@ -53,7 +53,7 @@ def _evaluate(examples, embeddings, params: dict, weights: dict, scale: np.ndarr
 
 def _contested(examples) -> np.ndarray:
     """Web passages whose relevance, stance or safety concern the blind second annotator labelled otherwise."""
-    second = web_label_sets()[1]
+    second = web_second_labels()
     return np.array([x["source"] == "web" and x.get("id") in second
                      and any(x[f] != second[x["id"]][f] for f in ("relevant", "stance", "safety_concern"))
                      for x in examples])

@@ -48,11 +48,10 @@ from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: E402
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
 from classifiers.training import (  # noqa: E402
-    WEB_POOL,
+    TrainingData,
     load_training_data,
     pool_second_labels,
-    read_jsonl,
-    web_label_sets,
+    web_second_labels,
 )
 
 PROJECT = _HERE.parent
@@ -139,7 +138,7 @@ def held_out(data_dir: Path) -> list[str]:
     examples = data.held_out
     labels = classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples])
     lines = [f"Real held-out split: {len(examples)} posts never trained or tuned on ({classifier.name})"]
-    agreed_web = _agreed(examples, "web", web_label_sets()[1], AGREEMENT_FIELDS)
+    agreed_web = _agreed(examples, "web", web_second_labels(), AGREEMENT_FIELDS)
     agreed_pool = _agreed(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)
     slices = {"all": lambda x: True, "Reddit comments (en)": lambda x: x["source"] == "pool",
               "Reddit comments whose relevance and stance both annotators agree on":
@@ -175,7 +174,7 @@ def held_out(data_dir: Path) -> list[str]:
             if langs == {"en"}:
                 baselines["VADER"] = list(VaderScorer().predict(texts))
             lines += class_table("sentiment", gold, [y.sentiment for _, y in with_sentiment], SENTIMENTS, baselines)
-    return lines + agreement(data_dir)
+    return lines + agreement(data)
 
 
 #: The fields the second annotator's labels are compared on (aspects are left out: a set, and no target).
@@ -191,21 +190,19 @@ def _agreed(examples: list[dict], source: str, second: dict[str, dict], fields: 
             and all(x[field] == second[x["id"]][field] for field in fields)}
 
 
-def agreement(data_dir: Path) -> list[str]:
-    """Cohen's kappa between the first labels and the blind second annotation: web passages per language, and
-    the held-out Reddit comments."""
-    first, second = web_label_sets()
-    pool = data_dir / WEB_POOL
-    if not second or not pool.exists():
+def agreement(data: TrainingData) -> list[str]:
+    """Cohen's kappa between the first labels and the blind second annotation: every labelled web passage per
+    language, and the held-out Reddit comments."""
+    second_web, second_reddit = web_second_labels(), pool_second_labels()
+    web = {x["id"]: x for x in data.train + data.held_out if x["source"] == "web"}
+    if not second_web or not web:
         return ["annotator agreement: skipped (no second annotation or no web-debate pool)"]
-    lang = {x["id"]: x["lang"] for x in read_jsonl(pool)}
-    lines = [f"Annotator agreement on {len(second)} web passages (first: the training labels; second: blind), "
+    lines = [f"Annotator agreement on {len(second_web)} web passages (first: the training labels; second: blind), "
              "Cohen's kappa (raw agreement):"]
     for language in ("en", "de"):
-        ids = [i for i in second if lang.get(i) == language and i in first]
-        lines.append(f"  {language} (n={len(ids)}): " + _kappas(first, second, ids))
-    held_reddit = {x["id"]: x for x in load_training_data(data_dir).held_out if x["source"] == "pool"}
-    second_reddit = pool_second_labels()
+        ids = [i for i in second_web if i in web and web[i]["lang"] == language]
+        lines.append(f"  {language} (n={len(ids)}): " + _kappas(web, second_web, ids))
+    held_reddit = {x["id"]: x for x in data.held_out if x["source"] == "pool"}
     ids = [i for i in second_reddit if i in held_reddit]
     if ids:
         lines.append(f"  held-out Reddit comments (n={len(ids)}): " + _kappas(held_reddit, second_reddit, ids))

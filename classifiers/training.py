@@ -107,16 +107,17 @@ def load_web_examples(datasets_dir: Path, data_dir: Path = DATA_DIR) -> tuple[li
     return _split(examples)
 
 
-def web_label_sets(data_dir: Path = DATA_DIR) -> tuple[dict[str, dict], dict[str, dict]]:
-    """(training labels, blind second annotation) of the web passages by id; the second is empty if absent."""
-    first = {row["id"]: row for row in read_jsonl(data_dir / WEB_LABELS)}
-    path = data_dir / SECOND_WEB_LABELS
-    return first, ({row["id"]: row for row in read_jsonl(path)} if path.exists() else {})
+def web_second_labels(data_dir: Path = DATA_DIR) -> dict[str, dict]:
+    """The blind second annotation of the web passages by id; empty if absent."""
+    return _labels_by_id(data_dir / SECOND_WEB_LABELS)
 
 
 def pool_second_labels(data_dir: Path = DATA_DIR) -> dict[str, dict]:
     """The blind second annotation of the held-out Reddit comments by id; empty if absent."""
-    path = data_dir / SECOND_POOL_LABELS
+    return _labels_by_id(data_dir / SECOND_POOL_LABELS)
+
+
+def _labels_by_id(path: Path) -> dict[str, dict]:
     return {row["id"]: row for row in read_jsonl(path)} if path.exists() else {}
 
 
