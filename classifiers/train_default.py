@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"training on {len(data.train)} examples; {len(data.held_out)} real examples held out")
     embed = CachedEmbedder(encoder.encode, args.cache)
     trained = train_topic_model(data, embed, folds=args.folds)
-    # The name changes with the data and with the recipe's parameters: stored classifications are keyed by it.
+    # The name changes with the data, the parameters and the decision rule: stored classifications are keyed by it.
     params = json.dumps(trained.model.get_params(), sort_keys=True, default=str)
-    name = "stance-default-" + hashlib.sha256(f"{data_hash(data.train)} {params}".encode()).hexdigest()[:10]
+    rule = json.dumps(trained.rule.to_dict(), sort_keys=True)
+    name = "stance-default-" + hashlib.sha256(f"{data_hash(data.train)} {params} {rule}".encode()).hexdigest()[:10]
     artefacts.save(trained.model, args.out, metadata(trained, data, name, "python -m classifiers.train_default"))
     write_bundle([x["text"] for x in data.train if x["source"] == "seed"], embed)
     print(json.dumps({"name": name, **headline(trained.metrics)}, indent=1))
