@@ -66,6 +66,8 @@ TOPIC_WEIGHT = 3.0
 #: GermEval is the only non-tweet public corpus and has the fewest texts; weighting it up keeps news and
 #: customer feedback from being scored like tweets.
 GERMEVAL_WEIGHT = 3.0
+#: Seed posts written for the topic heads only (``topic_posts`` says why).
+TOPIC_ONLY_TAGS = frozenset({"short", "direct"})
 #: Offsets searched for the negative and positive decision values (neutral stays at 0).
 OFFSET_GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
 #: Offsets are kept only if they beat zero offsets by this much on the held-out data they were chosen on.
@@ -109,10 +111,11 @@ def topic_posts(root: Path, lang: str) -> tuple[LabelledTexts, LabelledTexts]:
     Reddit comments at 0.6 did not win it back. The 800 short seed posts tagged ``short`` are left out too: they
     were written to teach the topic heads arguments against their keywords, and with them in, every validation
     set fell (English web passages 0.635 -> 0.593 macro-F1, German web passages 0.448 -> 0.428, GermEval dev
-    0.683 -> 0.663 micro-F1)."""
+    0.683 -> 0.663 micro-F1). The 400 posts tagged ``direct`` are left out for the same reason: written to teach
+    the topic heads that plain risk words ("Open models are dangerous.") can mean what they say."""
     examples = [x for x in load_training_data(root).train
                 if (x.get("lang") or "en") == lang and x.get("sentiment") and x.get("picked") != "uncertainty"
-                and "short" not in x.get("tags", ())]
+                and not TOPIC_ONLY_TAGS.intersection(x.get("tags", ()))]
 
     def part(validation: bool) -> LabelledTexts:
         chosen = [x for x in examples if _in_validation(x) == validation]
