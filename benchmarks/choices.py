@@ -1,4 +1,5 @@
-"""The cross-validated choices behind ``classifiers.recipe`` (sections ``choose`` and ``encoders`` of quality.py).
+"""The cross-validated choices behind ``classifiers.recipe`` (sections ``choose``, ``rules`` and ``encoders`` of
+quality.py).
 
 Everything here reads training data only (seed posts and the training threads and pages of the real labels),
 scores out of fold with folds grouped by thread or page, and decides labels with rules tuned on the other
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from classifiers import encoder
+from classifiers.decisions import MIN_OFFSET_GAIN
 from classifiers.embedding_cache import CachedEmbedder
 from classifiers.recipe import SOURCE_WEIGHTS
 from classifiers.stance import TopicClassifier
@@ -85,6 +87,30 @@ def choose(data_dir: Path) -> list[str]:
     for factor in (0.5, 0.0):
         label = f"contested web labels weigh x{factor}"
         lines.append(_row(label, _evaluate(examples, embeddings, {}, SOURCE_WEIGHTS, np.where(contested, factor, 1.0))))
+    return lines
+
+
+def rules(data_dir: Path, assignments: int = 6) -> list[str]:
+    """How much a stance offset must gain to be kept (``classifiers.decisions.MIN_OFFSET_GAIN``).
+
+    The heads are cross-validated once per fold assignment; on each, every fold's labels come from a rule tuned
+    on the other folds. The mean and spread over the assignments show which margin holds up and how much the
+    tuned rule alone moves the numbers."""
+    data = load_training_data(data_dir)
+    examples = data.train
+    embeddings = CachedEmbedder(encoder.encode, CACHE / f"embeddings-{encoder.NAME}.npz")(
+        [x["text"] for x in examples])
+    weight = source_weights(examples, SOURCE_WEIGHTS)
+    runs = [out_of_fold_heads(TopicClassifier(), examples, embeddings, folds=5, seed=seed, sample_weight=weight)
+            for seed in range(assignments)]
+    lines = [f"Stance offset margins, {assignments} fold assignments of {len(examples)} training examples, rule "
+             "tuned on four folds and applied to the fifth: stance macro-F1, mean +/- spread (std)"]
+    for label, margin in (("margin 0", 0.0), ("margin 0.01", 0.01), (f"margin {MIN_OFFSET_GAIN} (shipped)",
+                          MIN_OFFSET_GAIN), ("no offsets", 1.0)):
+        scores = np.array([[evaluate_by_slice(examples, cross_fitted_labels(heads, examples, min_offset_gain=margin))
+                            [name]["stance"]["macro_f1_present"] for name in SLICES] for heads in runs])
+        cells = [f"{name} {m:.3f} +/- {sd:.3f}" for name, m, sd in zip(SLICES, scores.mean(0), scores.std(0))]
+        lines.append(f"  {label:<24} " + " | ".join(cells))
     return lines
 
 

