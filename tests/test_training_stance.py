@@ -159,8 +159,8 @@ def test_stance_offsets_find_a_rare_class():
 
 
 def test_stance_offsets_that_barely_help_are_left_at_zero():
-    # 300 posts the argmax gets right but one pro_closed post that an offset of +0.25 would rescue: macro-F1
-    # rises by less than MIN_OFFSET_GAIN, so no offset is kept; with many such posts the offset is kept.
+    # 300 posts the argmax gets right but for `rescued` pro_closed posts that a pro_closed offset of +0.5 would
+    # rescue: for one, macro-F1 rises by less than MIN_OFFSET_GAIN, so no offset is kept; for 20 it is kept.
     from classifiers.decisions import MIN_OFFSET_GAIN
 
     def tuned(rescued: int, **margin) -> dict:
@@ -269,4 +269,3 @@ def test_sentiment_training_leaves_out_the_seed_posts_written_for_the_topic_head
         fit, validation = topic_posts(SHARED_DATASETS, lang)
         assert len(fit) > 1000 and len(validation) > 200
         assert not topic_only.intersection(fit.texts + validation.texts)
-
