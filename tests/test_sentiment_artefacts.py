@@ -134,3 +134,33 @@ def test_scorer_with_embeddings_reads_given_vectors_or_encodes(tmp_path):
     save_scorer(scorer, tmp_path, {})
     reloaded = load_scorer(tmp_path)
     np.testing.assert_allclose(reloaded.predict_proba(TEXTS, vectors), scorer.predict_proba(TEXTS, vectors))
+
+
+def test_long_texts_get_an_embedding_block_of_their_own(tmp_path):
+    from classifiers import encoder
+
+    long_text = "Die Zeitung berichtet ausführlich über das neue Modell und die Reaktionen darauf. " * 3
+    texts = [*TEXTS, long_text]
+    vectors = encoder.encode(texts)
+    scorer = LearnedSentimentScorer(lang="de", C=10.0, embedding_weight=2.0, long_text_chars=160).fit(
+        texts, [*LABELS, "neutral"], embeddings=vectors)
+    width = scorer.features_.transform(texts[:1]).shape[1]
+    blocks = scorer._with_embeddings(scorer.features_.transform(texts), texts, vectors).toarray()[:, width:]
+    dim = vectors.shape[1]
+    # The first copy is the same for every text; the second is zero unless the text is over 160 characters.
+    np.testing.assert_allclose(blocks[:, :dim], 2.0 * vectors, rtol=1e-6)
+    assert not blocks[:-1, dim:].any()
+    np.testing.assert_allclose(blocks[-1, dim:], 2.0 * vectors[-1], rtol=1e-6)
+    save_scorer(scorer, tmp_path, {})
+    reloaded = load_scorer(tmp_path)
+    np.testing.assert_allclose(reloaded.predict_proba(texts, vectors), scorer.predict_proba(texts, vectors))
+
+
+def test_artefacts_saved_before_long_text_chars_still_load():
+    # The shipped English scorer predates the parameter; it must load and score without a second block.
+    scorer = load_scorer(default_artefact_dir("en"))
+    assert "long_text_chars" not in vars(scorer) and scorer.long_text_chars is None
+    texts = ["What a great release, thank you! " * 8]
+    features = scorer._with_embeddings(scorer.features_.transform(texts), texts, None)
+    assert features.shape[1] == scorer.classifier_.coef_.shape[1]
+    assert scorer.predict(texts)[0] == "positive"
