@@ -51,7 +51,7 @@ def chart_figure(content: ReportContent, title: str, note: str = "", markers: bo
         header.text(0.99, 0.97, style.SYNTHETIC_NOTE, ha="right", va="top", color="white", fontsize=10,
                     fontweight="bold", bbox={"fc": style.SYNTHETIC_COLOUR, "ec": "none", "pad": 4})
         figure.text(0.5, 0.45, "SYNTHETIC", ha="center", va="center", rotation=25, fontsize=90,
-                    color=style.SYNTHETIC_COLOUR, alpha=0.05, zorder=0)
+                    color=style.SYNTHETIC_COLOUR, alpha=0.05, zorder=10)
     if legend:
         footer.text(0.01, 0.5, legend, ha="left", va="center", fontsize=7.5, color="#444444", linespacing=1.25)
     return figure, body

@@ -7,6 +7,7 @@ import warnings
 from datetime import date, timedelta
 
 import matplotlib
+import numpy as np
 import pytest
 from PIL import Image
 from pypdf import PdfReader
@@ -77,6 +78,15 @@ def test_demo_corpus_posts_make_every_page_say_synthetic(tmp_path, database):
     assert result.synthetic
     reader = PdfReader(next(f for f in result.files if f.suffix == ".pdf"))
     assert all("SYNTHETIC" in page.extract_text() for page in reader.pages)
+    # The watermark lies over the charts, not hidden behind their white axes: the middle of the stance page
+    # has faintly red pixels that no stance colour makes.
+    stance_png = next(f for f in result.files if f.name.endswith("stance-shares.png"))
+    with Image.open(stance_png) as image:
+        width, height = image.size
+        middle = image.convert("RGB").crop((width * 3 // 10, height * 3 // 10, width * 7 // 10, height * 7 // 10))
+        r, g, b = (np.asarray(middle).astype(int)[..., channel] for channel in range(3))
+    tinted = int(((r - g >= 6) & (abs(g - b) <= 3)).sum())
+    assert tinted > 5000, tinted
 
 
 def test_only_the_chosen_model_version_is_counted(tmp_path, database):
