@@ -109,8 +109,9 @@ def rules(data_dir: Path, assignments: int = 6) -> list[str]:
     # A margin of 1 is never reached (macro-F1 is at most 1): no offsets at all.
     for label, margin in (("margin 0", 0.0), ("margin 0.01", 0.01), (f"margin {MIN_OFFSET_GAIN} (shipped)",
                           MIN_OFFSET_GAIN), ("no offsets", 1.0)):
-        scores = np.array([[evaluate_by_slice(examples, cross_fitted_labels(heads, examples, min_offset_gain=margin))
-                            [name]["stance"]["macro_f1_present"] for name in SLICES] for heads in runs])
+        reports = [evaluate_by_slice(examples, cross_fitted_labels(heads, examples, min_offset_gain=margin))
+                   for heads in runs]
+        scores = np.array([[report[name]["stance"]["macro_f1_present"] for name in SLICES] for report in reports])
         cells = [f"{name} {m:.3f} +/- {sd:.3f}" for name, m, sd in zip(SLICES, scores.mean(0), scores.std(0))]
         lines.append(f"  {label:<24} " + " | ".join(cells))
     return lines

@@ -144,8 +144,8 @@ def test_long_texts_get_an_embedding_block_of_their_own(tmp_path):
     vectors = encoder.encode(texts)
     scorer = LearnedSentimentScorer(lang="de", C=10.0, embedding_weight=2.0, long_text_chars=160).fit(
         texts, [*LABELS, "neutral"], embeddings=vectors)
-    width = scorer.features_.transform(texts[:1]).shape[1]
-    blocks = scorer._with_embeddings(scorer.features_.transform(texts), texts, vectors).toarray()[:, width:]
+    features = scorer.features_.transform(texts)
+    blocks = scorer._with_embeddings(features, texts, vectors).toarray()[:, features.shape[1]:]
     dim = vectors.shape[1]
     # The first copy is the same for every text; the second is zero unless the text is over 160 characters.
     np.testing.assert_allclose(blocks[:, :dim], 2.0 * vectors, rtol=1e-6)

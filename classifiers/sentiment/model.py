@@ -101,10 +101,11 @@ class LearnedSentimentScorer(SentimentScorer):
         if not self.embedding_weight:
             return features
         vectors = encoder.encode(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
-        blocks = [features, sp.csr_matrix(vectors * self.embedding_weight)]
+        weighted = vectors * self.embedding_weight
+        blocks = [features, sp.csr_matrix(weighted)]
         if self.long_text_chars is not None:
             is_long = np.array([len(text) > self.long_text_chars for text in texts], dtype=np.float32)
-            blocks.append(sp.csr_matrix(vectors * (self.embedding_weight * is_long[:, None])))
+            blocks.append(sp.csr_matrix(weighted * is_long[:, None]))
         return sp.hstack(blocks, format="csr")
 
     def decision_function(self, texts: Sequence[str], embeddings=None) -> np.ndarray:
