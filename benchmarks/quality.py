@@ -11,6 +11,9 @@ Sections:
   (German sentiment) and VADER (English sentiment); the web passages and the Reddit comments also on the
   subset whose labels a second, blind annotator agreed with (web: every field; Reddit: relevance and stance,
   as the reserved Reddit set is built), and the two annotators' agreement (Cohen's kappa) per field.
+- ``challenge``: the same tables on posts written for evaluation only, blind to the training data, with the
+  three stances in both languages and many hard cases (``benchmarks/challenge/``): our stand-in for the
+  customer's synthetic set.
 - ``public``: SemEval-2016 Task 6A through ``stance train --group-col`` and ``stance predict --model`` (F_avg,
   official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through ``stance predict`` (language detected
   from the text, as a user's file would be), each with its own metric.
@@ -45,13 +48,14 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support  # noqa: E402
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
-from classifiers.labels import ASPECTS, SENTIMENTS, STANCES  # noqa: E402
+from classifiers.labels import ASPECTS, SENTIMENTS, STANCES, check_example  # noqa: E402
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
 from classifiers.training import (  # noqa: E402
     TrainingData,
     load_training_data,
     pool_second_labels,
+    read_jsonl,
     web_second_labels,
 )
 
@@ -128,6 +132,32 @@ def binary_line(name: str, gold, predicted) -> str:
             f"support {int(gold.sum())} (always-no accuracy {(~gold).mean():.3f})")
 
 
+def slice_report(name: str, rows: list) -> list[str]:
+    """Every head on ``rows`` of (gold example, predicted ``PostLabels``), per class, next to its baselines."""
+    gold_stance = [x["stance"] if x["relevant"] else "neutral" for x, _ in rows]
+    lines = [f" {name}:"]
+    lines += class_table("stance", gold_stance, [y.stance for _, y in rows], STANCES,
+                         {"majority (neutral)": ["neutral"] * len(rows)})
+    lines.append(binary_line("relevant", [x["relevant"] for x, _ in rows], [y.relevant for _, y in rows]))
+    lines.append(binary_line("safety_concern", [x["relevant"] and x.get("safety_concern", False) for x, _ in rows],
+                             [y.safety_concern for _, y in rows]))
+    for aspect in ASPECTS:
+        truth = [x["relevant"] and aspect in x.get("aspects", []) for x, _ in rows]
+        lines.append(binary_line(f"aspect {aspect}", truth, [aspect in y.aspects for _, y in rows]))
+    with_sentiment = [(x, y) for x, y in rows if x.get("sentiment") and y.sentiment]
+    if with_sentiment:
+        gold = [x["sentiment"] for x, _ in with_sentiment]
+        baselines = {"majority": [Counter(gold).most_common(1)[0][0]] * len(gold)}
+        texts = [x["text"] for x, _ in with_sentiment]
+        langs = {x["lang"] for x, _ in with_sentiment}
+        if langs == {"de"}:
+            baselines["textblob-de"] = list(TextBlobGermanScorer().predict(texts))
+        if langs == {"en"}:
+            baselines["VADER"] = list(VaderScorer().predict(texts))
+        lines += class_table("sentiment", gold, [y.sentiment for _, y in with_sentiment], SENTIMENTS, baselines)
+    return lines
+
+
 # --- sections ------------------------------------------------------------------------------------------
 
 
@@ -151,31 +181,41 @@ def held_out(data_dir: Path) -> list[str]:
                   lambda x: x["source"] == "web" and x["id"] in agreed_web}
     for name, belongs in slices.items():
         rows = [(x, y) for x, y in zip(examples, labels) if belongs(x)]
-        if not rows:
-            lines.append(f" {name}: none (no second annotation)")
-            continue
-        gold_stance = [x["stance"] if x["relevant"] else "neutral" for x, _ in rows]
-        lines.append(f" {name}:")
-        lines += class_table("stance", gold_stance, [y.stance for _, y in rows], STANCES,
-                             {"majority (neutral)": ["neutral"] * len(rows)})
-        lines.append(binary_line("relevant", [x["relevant"] for x, _ in rows], [y.relevant for _, y in rows]))
-        lines.append(binary_line("safety_concern", [x["relevant"] and x.get("safety_concern", False) for x, _ in rows],
-                                 [y.safety_concern for _, y in rows]))
-        for aspect in ASPECTS:
-            truth = [x["relevant"] and aspect in x.get("aspects", []) for x, _ in rows]
-            lines.append(binary_line(f"aspect {aspect}", truth, [aspect in y.aspects for _, y in rows]))
-        with_sentiment = [(x, y) for x, y in rows if x.get("sentiment") and y.sentiment]
-        if with_sentiment:
-            gold = [x["sentiment"] for x, _ in with_sentiment]
-            baselines = {"majority": [Counter(gold).most_common(1)[0][0]] * len(gold)}
-            texts = [x["text"] for x, _ in with_sentiment]
-            langs = {x["lang"] for x, _ in with_sentiment}
-            if langs == {"de"}:
-                baselines["textblob-de"] = list(TextBlobGermanScorer().predict(texts))
-            if langs == {"en"}:
-                baselines["VADER"] = list(VaderScorer().predict(texts))
-            lines += class_table("sentiment", gold, [y.sentiment for _, y in with_sentiment], SENTIMENTS, baselines)
+        lines += slice_report(name, rows) if rows else [f" {name}: none (no second annotation)"]
     return lines + agreement(data)
+
+
+#: Posts written for evaluation only, blind to the training data (see ``challenge/README.md``).
+CHALLENGE_DIR = _HERE / "challenge"
+
+
+def read_challenge(directory: Path = CHALLENGE_DIR) -> list[dict]:
+    """The challenge posts of every ``*.jsonl`` in ``directory``, validated (file, line and field on error)."""
+    examples = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for number, example in enumerate(read_jsonl(path), start=1):
+            where = f"{path.name}:{number}"
+            check_example(example, where)
+            if example.get("lang") not in ("de", "en"):
+                raise ValueError(f"{where}: lang: expected de or en, got {example.get('lang')!r}")
+            if example.get("sentiment") not in SENTIMENTS:
+                raise ValueError(f"{where}: sentiment: expected one of {', '.join(SENTIMENTS)}")
+            examples.append(example)
+    return examples
+
+
+def challenge(data_dir: Path) -> list[str]:
+    """The shipped model on the challenge posts, per language, and on the hard cases alone."""
+    examples = read_challenge()
+    labels = load_post_classifier().classify([x["text"] for x in examples], [x["lang"] for x in examples])
+    rows = list(zip(examples, labels))
+    lines = [f"Challenge posts written blind to the training data: {len(rows)} (never trained or tuned on)"]
+    for name, belongs in {"both languages": lambda x: True, "en": lambda x: x["lang"] == "en",
+                          "de": lambda x: x["lang"] == "de",
+                          "hard cases (sarcasm, negation, keyword traps, ...), both languages":
+                              lambda x: "plain" not in x["tags"]}.items():
+        lines += slice_report(name, [(x, y) for x, y in rows if belongs(x)])
+    return lines
 
 
 #: The fields the second annotator's labels are compared on (aspects are left out: a set, and no target).
@@ -342,12 +382,13 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
 
 
 def main(argv: list[str] | None = None) -> None:
-    sections = {"held-out": held_out, "public": public, "speed": speed, "prevalence": prevalence}
+    sections = {"held-out": held_out, "challenge": challenge, "public": public, "speed": speed,
+                "prevalence": prevalence}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", default="held-out,public,speed,prevalence,rescore",
-                        help="comma-separated sections: held-out, public, speed, prevalence, rescore, choose, rules, "
-                             "encoders")
+    parser.add_argument("--only", default="held-out,challenge,public,speed,prevalence,rescore",
+                        help="comma-separated sections: held-out, challenge, public, speed, prevalence, rescore, "
+                             "choose, rules, encoders")
     parser.add_argument("--rescore-posts", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     print(f"shipped topic model: {DEFAULT_STANCE_ARTEFACT.name}; encoder {encoder.NAME}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,32 @@ def test_sentiment_training_leaves_out_the_seed_posts_written_for_the_topic_head
         fit, validation = topic_posts(SHARED_DATASETS, lang)
         assert len(fit) > 1000 and len(validation) > 200
         assert not topic_only.intersection(fit.texts + validation.texts)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_challenge_posts_cover_every_stance_in_both_languages_and_are_not_training_posts():
+    challenge = _benchmark().read_challenge()
+    for lang in ("en", "de"):
+        relevant = [x for x in challenge if x["lang"] == lang and x["relevant"]]
+        assert {x["stance"] for x in relevant} == set(STANCES), lang
+        assert any(x["safety_concern"] for x in relevant), lang
+        assert any("plain" not in x["tags"] for x in challenge if x["lang"] == lang), lang
+    seed_texts = {_normalised(x["text"]) for x in load_seed_set()}
+    assert not seed_texts & {_normalised(x["text"]) for x in challenge}
+    assert len({x["id"] for x in challenge}) == len(challenge)
+
+
+def test_a_bad_challenge_row_is_named_by_file_line_and_field(tmp_path):
+    good = {"id": "c-1", "lang": "en", "text": "Release the weights.", "relevant": True, "stance": "pro_open",
+            "aspects": [], "safety_concern": False, "sentiment": "neutral", "tags": ["plain"]}
+    rows = [good, {**good, "id": "c-2", "stance": "pro-open"}]
+    (tmp_path / "en.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^en\.jsonl:2: stance"):
+        _benchmark().read_challenge(tmp_path)
+    rows[1] = {**good, "id": "c-2", "sentiment": None}
+    (tmp_path / "en.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"^en\.jsonl:2: sentiment"):
+        _benchmark().read_challenge(tmp_path)
