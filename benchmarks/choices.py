@@ -74,6 +74,7 @@ def choose(data_dir: Path) -> list[str]:
         ("shipped", {}, SOURCE_WEIGHTS),
         ("web weight 1", {}, {**SOURCE_WEIGHTS, "web": 1.0}),
         ("web weight 3", {}, {**SOURCE_WEIGHTS, "web": 3.0}),
+        ("seed weight 0.5", {}, {**SOURCE_WEIGHTS, "seed": 0.5}),
         ("embedding weight 0.5", {"embedding_weight": 0.5}, SOURCE_WEIGHTS),
         ("embedding weight 2", {"embedding_weight": 2.0}, SOURCE_WEIGHTS),
         ("n-grams only (no embedding)", {"embedding_weight": 0.0}, SOURCE_WEIGHTS),
