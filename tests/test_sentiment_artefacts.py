@@ -111,6 +111,17 @@ def test_tune_offsets_finds_the_shift_the_objective_rewards():
     assert score == 1.0 and offsets[2] > 1.0 and offsets[1] == 0.0
 
 
+def test_tune_offsets_scores_rows_the_offsets_skip_without_them():
+    # Row 0 takes offsets, row 1 does not. Pushing positive wins row 0 but can never win row 1, so the best
+    # objective is 0.5 when row 1's gold is positive, and the tuner must not pretend otherwise.
+    decisions = [np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])]
+    applies = [np.array([True, False])]
+    offsets, score = tune_offsets(decisions, lambda p: float(np.mean(p[0] == "positive")), applies)
+    assert score == 0.5 and offsets[2] > 1.0
+    _, everywhere = tune_offsets(decisions, lambda p: float(np.mean(p[0] == "positive")))
+    assert everywhere == 1.0
+
+
 def test_nb_scaled_scorer_learns_round_trips_and_needs_labels(tmp_path):
     scorer = LearnedSentimentScorer(lang="de", C=10.0, nb_alpha=1.0).fit(TEXTS, LABELS)
     assert list(scorer.predict(TEXTS)) == LABELS
@@ -156,11 +167,27 @@ def test_long_texts_get_an_embedding_block_of_their_own(tmp_path):
     np.testing.assert_allclose(reloaded.predict_proba(texts, vectors), scorer.predict_proba(texts, vectors))
 
 
-def test_artefacts_saved_before_long_text_chars_still_load():
-    # The shipped English scorer predates the parameter; it must load and score without a second block.
-    scorer = load_scorer(default_artefact_dir("en"))
-    assert "long_text_chars" not in vars(scorer) and scorer.long_text_chars is None
-    texts = ["What a great release, thank you! " * 8]
-    features = scorer._with_embeddings(scorer.features_.transform(texts), texts, None)
-    assert features.shape[1] == scorer.classifier_.coef_.shape[1]
-    assert scorer.predict(texts)[0] == "positive"
+def test_artefacts_saved_before_the_newer_parameters_still_load(tmp_path):
+    # An artefact written before long_text_chars and offsets_max_chars existed has neither in its state.
+    scorer = LearnedSentimentScorer(lang="de", C=10.0, decision_offsets=(0.0, 0.0, 1.0)).fit(TEXTS, LABELS)
+    del scorer.long_text_chars, scorer.offsets_max_chars
+    save_scorer(scorer, tmp_path, {})
+    reloaded = load_scorer(tmp_path)
+    assert "long_text_chars" not in vars(reloaded) and "offsets_max_chars" not in vars(reloaded)
+    assert reloaded.long_text_chars is None and reloaded.offsets_max_chars is None
+    texts = [TEXTS[0] * 8, TEXTS[6]]
+    np.testing.assert_allclose(reloaded.predict_proba(texts), scorer.predict_proba(texts))
+    # ... and the offsets reach every text, long or short, as they did then.
+    np.testing.assert_allclose(reloaded.offsets_for(texts), [[0.0, 0.0, 1.0]] * 2)
+
+
+def test_offsets_apply_only_up_to_offsets_max_chars():
+    long_text = "Der Bericht beschreibt das neue Modell, seine Lizenz und die Reaktionen darauf sehr genau. " * 2
+    texts = [TEXTS[6], long_text]
+    plain = LearnedSentimentScorer(lang="de", C=10.0).fit(TEXTS, LABELS)
+    shifted = clone(plain).set_params(decision_offsets=(0.0, 0.0, 2.0), offsets_max_chars=160).fit(TEXTS, LABELS)
+    assert len(texts[0]) <= 160 < len(texts[1])
+    np.testing.assert_array_equal(shifted.offsets_apply(texts), [True, False])
+    decision = plain.decision_function(texts)
+    np.testing.assert_allclose(shifted.predict_proba(texts)[1], softmax(decision[1]))
+    np.testing.assert_allclose(shifted.predict_proba(texts)[0], softmax(decision[0] + [0.0, 0.0, 2.0]))
