@@ -215,6 +215,13 @@ def challenge(data_dir: Path) -> list[str]:
                           "hard cases (sarcasm, negation, keyword traps, ...), both languages":
                               lambda x: "plain" not in x["tags"]}.items():
         lines += slice_report(name, [(x, y) for x, y in rows if belongs(x)])
+    lines.append(" per tag: posts, stance accuracy (neutral when off-topic), relevance accuracy, sentiment accuracy")
+    for tag in sorted({tag for x in examples for tag in x["tags"]}):
+        tagged = [(x, y) for x, y in rows if tag in x["tags"]]
+        stance = np.mean([(x["stance"] if x["relevant"] else "neutral") == y.stance for x, y in tagged])
+        relevant = np.mean([x["relevant"] == y.relevant for x, y in tagged])
+        sentiment = np.mean([x["sentiment"] == y.sentiment for x, y in tagged])
+        lines.append(f"    {tag:<22} {len(tagged):>4}  {stance:.3f}  {relevant:.3f}  {sentiment:.3f}")
     return lines
 
 
