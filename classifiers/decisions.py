@@ -12,6 +12,10 @@ much as one with thousands, and the rule serves the communities the model will m
   language where that language has enough examples of each class, maximising macro-F1 among relevant posts,
   kept only where they beat no offsets by ``MIN_OFFSET_GAIN``;
 - safety concern and each aspect: one threshold, maximising F1 among relevant posts.
+
+Tables per language and text length (over or under 160 or 280 characters, so that passages and comments get
+rules of their own) were no better out of fold: over three fold assignments, Reddit relevance accuracy fell
+0.776 -> 0.771 and stance on web passages moved within 0.01.
 """
 
 from __future__ import annotations
