@@ -187,12 +187,16 @@ def held_out(data_dir: Path) -> list[str]:
 
 #: Posts written for evaluation only, blind to the training data (see ``challenge/README.md``).
 CHALLENGE_DIR = _HERE / "challenge"
+#: A blind second annotation of the challenge posts (ids and labels only).
+CHALLENGE_SECOND = "second_annotator.jsonl"
 
 
 def read_challenge(directory: Path = CHALLENGE_DIR) -> list[dict]:
     """The challenge posts of every ``*.jsonl`` in ``directory``, validated (file, line and field on error)."""
     examples = []
     for path in sorted(directory.glob("*.jsonl")):
+        if path.name == CHALLENGE_SECOND:
+            continue
         for number, example in enumerate(read_jsonl(path), start=1):
             where = f"{path.name}:{number}"
             check_example(example, where)
@@ -215,6 +219,17 @@ def challenge(data_dir: Path) -> list[str]:
                           "hard cases (sarcasm, negation, keyword traps, ...), both languages":
                               lambda x: "plain" not in x["tags"]}.items():
         lines += slice_report(name, [(x, y) for x, y in rows if belongs(x)])
+    second = {row["id"]: row for row in read_jsonl(CHALLENGE_DIR / CHALLENGE_SECOND)} \
+        if (CHALLENGE_DIR / CHALLENGE_SECOND).exists() else {}
+    if second:
+        first = {x["id"]: {**x, "stance": x["stance"] if x["relevant"] else "neutral"} for x in examples}
+        lines.append("Annotator agreement (the writers' labels against a blind second annotator), Cohen's kappa (raw):")
+        for language in ("en", "de"):
+            ids = [i for i in second if i in first and first[i]["lang"] == language]
+            lines.append(f"  {language} (n={len(ids)}): " + _kappas(first, second, ids))
+        agreed = {i for i in second if i in first and all(first[i][f] == second[i][f] for f in AGREEMENT_FIELDS)}
+        lines += slice_report("posts whose labels both annotators agree on (every field), both languages",
+                              [(x, y) for x, y in rows if x["id"] in agreed])
     lines.append(" per tag: posts, stance accuracy (neutral when off-topic), relevance accuracy, sentiment accuracy")
     for tag in sorted({tag for x in examples for tag in x["tags"]}):
         tagged = [(x, y) for x, y in rows if tag in x["tags"]]

@@ -299,3 +299,14 @@ def test_a_bad_challenge_row_is_named_by_file_line_and_field(tmp_path):
     (tmp_path / "en.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"^en\.jsonl:2: sentiment"):
         _benchmark().read_challenge(tmp_path)
+
+
+def test_the_challenge_second_annotation_labels_every_challenge_post_once_and_holds_no_text():
+    module = _benchmark()
+    challenge = {x["id"] for x in module.read_challenge()}
+    rows = [json.loads(line) for line in (module.CHALLENGE_DIR / module.CHALLENGE_SECOND).read_text().splitlines()]
+    assert sorted(row["id"] for row in rows) == sorted(challenge)
+    for row in rows:
+        assert set(row) == {"id", "relevant", "stance", "aspects", "safety_concern", "sentiment"}
+        assert row["stance"] in STANCES and set(row["aspects"]) <= set(ASPECTS)
+        assert row["relevant"] or (row["stance"] == "neutral" and not row["safety_concern"])
