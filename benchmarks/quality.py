@@ -14,9 +14,9 @@ Sections:
 - ``challenge``: the same tables on posts written for evaluation only, blind to the training data, with the
   three stances in both languages and many hard cases (``benchmarks/challenge/``): our stand-in for the
   customer's synthetic set.
-- ``public``: SemEval-2016 Task 6A through ``stance train --group-col`` and ``stance predict --model`` (F_avg,
-  official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through ``stance predict`` (language detected
-  from the text, as a user's file would be), each with its own metric.
+- ``public`` (``public_benchmarks.py``): SemEval-2016 Task 6A through ``stance train --group-col`` and
+  ``stance predict --model`` (F_avg, official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through
+  ``stance predict`` (language detected from the text, as a user's file would be), each with its own metric.
 - ``speed``: the whole ``stance predict`` (read, detect language, encode, classify, write) in posts/s.
 - ``prevalence``: stance shares counted from decided labels against shares corrected for classifier error,
   on held-out real posts resampled at known shares.
@@ -49,8 +49,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recal
 
 from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
 from classifiers.labels import ASPECTS, SENTIMENTS, STANCES, check_example  # noqa: E402
-from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora  # noqa: E402
-from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1  # noqa: E402
+from classifiers.sentiment import TextBlobGermanScorer, VaderScorer  # noqa: E402
 from classifiers.training import (  # noqa: E402
     TrainingData,
     load_training_data,
@@ -62,48 +61,9 @@ from classifiers.training import (  # noqa: E402
 PROJECT = _HERE.parent
 DEFAULT_DATA = PROJECT.parent / "shared" / "datasets"
 CACHE = PROJECT / ".benchmark-cache"
-SEMEVAL_FILES = {"train": ("trialdata-all-annotations.txt", "trainingdata-all-annotations.txt"),
-                 "test": ("testdata-taskA-all-annotations.txt",)}
-SEMEVAL_ANCHORS = [("majority class", 65.22), ("MITRE (task winner)", 67.82), ("organisers' SVM n-grams", 68.98),
-                   ("TweetEval best (TimeLMs)", 72.9)]
-SENTIMENT_SETS = [  # (name, lang, loader, metric name, metric, target)
-    ("SB10k test", "de", lambda r: corpora.read_sb10k(r, "test"), "macro-F1(+/-)", macro_f1_pos_neg, 0.60),
-    ("PotTS test", "de", lambda r: corpora.read_potts(r, "test"), "macro-F1(+/-)", macro_f1_pos_neg, 0.68),
-    ("GermEval17 syn", "de", lambda r: corpora.read_germeval2017(r, "test_syn"), "micro-F1", micro_f1, 0.70),
-    ("GermEval17 dia", "de", lambda r: corpora.read_germeval2017(r, "test_dia"), "micro-F1", micro_f1, 0.70),
-    ("TweetEval test", "en", lambda r: corpora.read_tweeteval_sentiment(r, "test"), "macro-recall", macro_recall,
-     0.60),
-]
 
 
 # --- shared helpers ------------------------------------------------------------------------------------
-
-
-def read_semeval2016(datasets_dir: Path, split: str) -> list[tuple[str, str, str]]:
-    """(target, text, stance) rows of the official release; cp1252, tab-separated without quoting."""
-    rows = []
-    for name in SEMEVAL_FILES[split]:
-        with open(datasets_dir / "semeval2016-stance" / name, encoding="cp1252", newline="") as handle:
-            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            header = next(reader)
-            if header[:4] != ["ID", "Target", "Tweet", "Stance"]:
-                raise ValueError(f"{name}: unexpected header {header[:4]}")
-            for row in reader:
-                # The organisers appended "#SemST" to every tweet; it carries no information.
-                rows.append((row[1], row[2].replace("#SemST", "").strip(), row[3]))
-    return rows
-
-
-def f_avg(gold, pred) -> float:
-    """The official metric: mean of F1(FAVOR) and F1(AGAINST), pooled over all tweets, in percent."""
-    gold, pred = np.asarray(gold), np.asarray(pred)
-    scores = []
-    for label in ("FAVOR", "AGAINST"):
-        tp = float(((gold == label) & (pred == label)).sum())
-        precision = tp / max((pred == label).sum(), 1)
-        recall = tp / max((gold == label).sum(), 1)
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return 100 * float(np.mean(scores))
 
 
 def class_table(title: str, gold, predicted, classes, baselines: dict[str, list] | None = None) -> list[str]:
@@ -132,11 +92,15 @@ def binary_line(name: str, gold, predicted) -> str:
             f"support {int(gold.sum())} (always-no accuracy {(~gold).mean():.3f})")
 
 
+def gold_stance(example: dict) -> str:
+    """The stance a labelled example should be given: neutral when it is off-topic."""
+    return example["stance"] if example["relevant"] else "neutral"
+
+
 def slice_report(name: str, rows: list) -> list[str]:
     """Every head on ``rows`` of (gold example, predicted ``PostLabels``), per class, next to its baselines."""
-    gold_stance = [x["stance"] if x["relevant"] else "neutral" for x, _ in rows]
     lines = [f" {name}:"]
-    lines += class_table("stance", gold_stance, [y.stance for _, y in rows], STANCES,
+    lines += class_table("stance", [gold_stance(x) for x, _ in rows], [y.stance for _, y in rows], STANCES,
                          {"majority (neutral)": ["neutral"] * len(rows)})
     lines.append(binary_line("relevant", [x["relevant"] for x, _ in rows], [y.relevant for _, y in rows]))
     lines.append(binary_line("safety_concern", [x["relevant"] and x.get("safety_concern", False) for x, _ in rows],
@@ -189,18 +153,20 @@ def held_out(data_dir: Path) -> list[str]:
 CHALLENGE_DIR = _HERE / "challenge"
 #: A blind second annotation of the challenge posts (ids and labels only).
 CHALLENGE_SECOND = "second_annotator.jsonl"
+CHALLENGE_LANGUAGES = ("de", "en")
 
 
 def read_challenge(directory: Path = CHALLENGE_DIR) -> list[dict]:
-    """The challenge posts of every ``*.jsonl`` in ``directory``, validated (file, line and field on error)."""
+    """The challenge posts of each language's file in ``directory`` (``en.jsonl``, ``de.jsonl``), validated
+    (file, line and field on error)."""
     examples = []
-    for path in sorted(directory.glob("*.jsonl")):
-        if path.name == CHALLENGE_SECOND:
+    for path in (directory / f"{lang}.jsonl" for lang in CHALLENGE_LANGUAGES):
+        if not path.exists():
             continue
         for number, example in enumerate(read_jsonl(path), start=1):
             where = f"{path.name}:{number}"
             check_example(example, where)
-            if example.get("lang") not in ("de", "en"):
+            if example.get("lang") not in CHALLENGE_LANGUAGES:
                 raise ValueError(f"{where}: lang: expected de or en, got {example.get('lang')!r}")
             if example.get("sentiment") not in SENTIMENTS:
                 raise ValueError(f"{where}: sentiment: expected one of {', '.join(SENTIMENTS)}")
@@ -222,7 +188,7 @@ def challenge(data_dir: Path) -> list[str]:
     second = {row["id"]: row for row in read_jsonl(CHALLENGE_DIR / CHALLENGE_SECOND)} \
         if (CHALLENGE_DIR / CHALLENGE_SECOND).exists() else {}
     if second:
-        first = {x["id"]: {**x, "stance": x["stance"] if x["relevant"] else "neutral"} for x in examples}
+        first = {x["id"]: {**x, "stance": gold_stance(x)} for x in examples}
         lines.append("Annotator agreement (the writers' labels against a blind second annotator), Cohen's kappa (raw):")
         for language in ("en", "de"):
             ids = [i for i in second if i in first and first[i]["lang"] == language]
@@ -233,7 +199,7 @@ def challenge(data_dir: Path) -> list[str]:
     lines.append(" per tag: posts, stance accuracy (neutral when off-topic), relevance accuracy, sentiment accuracy")
     for tag in sorted({tag for x in examples for tag in x["tags"]}):
         tagged = [(x, y) for x, y in rows if tag in x["tags"]]
-        stance = np.mean([(x["stance"] if x["relevant"] else "neutral") == y.stance for x, y in tagged])
+        stance = np.mean([gold_stance(x) == y.stance for x, y in tagged])
         relevant = np.mean([x["relevant"] == y.relevant for x, y in tagged])
         sentiment = np.mean([x["sentiment"] == y.sentiment for x, y in tagged])
         lines.append(f"    {tag:<22} {len(tagged):>4}  {stance:.3f}  {relevant:.3f}  {sentiment:.3f}")
@@ -281,60 +247,6 @@ def _kappas(first: dict[str, dict], second: dict[str, dict], ids: list[str]) -> 
     return ", ".join(cells)
 
 
-def public(data_dir: Path) -> list[str]:
-    from monitor.model_registry import train_single_label
-    from monitor.predict import predict_file
-
-    lines = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if (data_dir / "semeval2016-stance").exists():
-            train = tmp / "semeval-train.csv"
-            test = tmp / "semeval-test.csv"
-            splits = ((train, read_semeval2016(data_dir, "train")), (test, read_semeval2016(data_dir, "test")))
-            for path, rows in splits:
-                with open(path, "w", newline="", encoding="utf-8") as handle:
-                    writer = csv.writer(handle)
-                    writer.writerow(["target", "text", "stance"])
-                    writer.writerows(rows)
-            started = time.perf_counter()
-            train_single_label(train, "stance", "text", tmp / "semeval-model", group_col="target")
-            predict_file(test, tmp / "semeval-pred.csv", "text", tmp / "semeval-model")
-            predicted = list(csv.DictReader(open(tmp / "semeval-pred.csv", encoding="utf-8")))
-            score = f_avg([r["stance"] for r in csv.DictReader(open(test, encoding="utf-8"))],
-                          [r["stance"] for r in predicted])
-            lines.append(f"SemEval-2016 Task 6A via `stance train --group-col target` + `stance predict --model` "
-                         f"({time.perf_counter() - started:.0f} s), F_avg on test A:")
-            lines += [f"  {'anchor: ' + name:<44} {value:6.2f}" for name, value in SEMEVAL_ANCHORS]
-            lines.append(f"  {'ours':<44} {score:6.2f}   target >= 70.00")
-        lines.append("Sentiment via `stance predict` (language detected from the text):")
-        lines.append(f"  {'test set':<16} {'n':>6} {'metric':<14} {'target':>6} {'majority':>9} {'baseline':>16} "
-                     f"{'ours':>7} {'no sentiment':>13}")
-        for name, lang, load, metric_name, metric, target in SENTIMENT_SETS:
-            try:
-                data = load(data_dir)
-            except corpora.CorpusMissing as exc:
-                lines.append(f"  {name}: skipped ({exc})")
-                continue
-            source = tmp / "sentiment.csv"
-            with open(source, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["text"])
-                writer.writerows([t] for t in data.texts)
-            predict_file(source, tmp / "sentiment-pred.csv")
-            rows = list(csv.DictReader(open(tmp / "sentiment-pred.csv", encoding="utf-8")))
-            predicted = [r["sentiment"] or "none" for r in rows]
-            baseline_name, scorer = (
-                ("textblob-de", TextBlobGermanScorer()) if lang == "de" else ("VADER", VaderScorer()))
-            majority = [Counter(data.labels).most_common(1)[0][0]] * len(data.labels)
-            baseline = metric(data.labels, list(scorer.predict(data.texts)))
-            lines.append(f"  {name:<16} {len(data):>6} {metric_name:<14} {target:>6.2f} "
-                         f"{metric(data.labels, majority):>9.3f} "
-                         f"{baseline_name + ' ' + format(baseline, '.3f'):>16} {metric(data.labels, predicted):>7.3f} "
-                         f"{sum(p == 'none' for p in predicted):>13}")
-    return lines
-
-
 def speed(data_dir: Path, n: int = 3000) -> list[str]:
     """Wall-clock throughput of the whole `stance predict` on real texts, both cores, model loading included
     and excluded."""
@@ -379,7 +291,7 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
     confusion = metadata["metrics"]["stance_confusion"]
     labels = load_post_classifier().classify([x["text"] for x in data.held_out], [x["lang"] for x in data.held_out])
     kept = [(x, y) for x, y in zip(data.held_out, labels) if y.relevant]
-    gold = np.array([STANCES.index(x["stance"] if x["relevant"] else "neutral") for x, _ in kept])
+    gold = np.array([STANCES.index(gold_stance(x)) for x, _ in kept])
     decided = np.array([STANCES.index(y.stance) for _, y in kept])
     pools = [np.flatnonzero(gold == k) for k in range(3)]
     rng = np.random.default_rng(seed)
@@ -404,8 +316,7 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
 
 
 def main(argv: list[str] | None = None) -> None:
-    sections = {"held-out": held_out, "challenge": challenge, "public": public, "speed": speed,
-                "prevalence": prevalence}
+    sections = {"held-out": held_out, "challenge": challenge, "speed": speed, "prevalence": prevalence}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--only", default="held-out,challenge,public,speed,prevalence,rescore",
@@ -420,6 +331,10 @@ def main(argv: list[str] | None = None) -> None:
             import rescore
 
             lines = rescore.run(args.rescore_posts)
+        elif name == "public":
+            import public_benchmarks
+
+            lines = public_benchmarks.public(args.data)
         elif name in ("choose", "rules", "encoders"):
             import choices
 

@@ -29,8 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("quality_benchmark", PROJECT_ROOT / "benchmarks" / "quality.py")
+def _benchmark(name: str = "quality"):
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", PROJECT_ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -214,7 +214,7 @@ def test_shipped_artefact_metadata_and_loading():
 
 
 def test_f_avg_is_the_official_metric():
-    benchmark = _benchmark()
+    benchmark = _benchmark("public_benchmarks")
     gold = ["FAVOR", "AGAINST", "NONE", "AGAINST"]
     assert benchmark.f_avg(gold, gold) == 100.0
     # NONE only counts through the two classes' errors: F_FAVOR = 2/3 (p 1/2, r 1), F_AGAINST = 1.
@@ -224,7 +224,7 @@ def test_f_avg_is_the_official_metric():
 def test_semeval_reader_on_shared_data():
     if not (SHARED_DATASETS / "semeval2016-stance").exists():
         pytest.skip(f"SemEval-2016 data not found under {SHARED_DATASETS} (only in the shared workspace)")
-    benchmark = _benchmark()
+    benchmark = _benchmark("public_benchmarks")
     train = benchmark.read_semeval2016(SHARED_DATASETS, "train")
     test = benchmark.read_semeval2016(SHARED_DATASETS, "test")
     assert (len(train), len(test)) == (2914, 1249)  # counts in the dataset's SOURCE.md
