@@ -11,6 +11,8 @@ Sections:
   (German sentiment) and VADER (English sentiment); the web passages and the Reddit comments also on the
   subset whose labels a second, blind annotator agreed with (web: every field; Reddit: relevance and stance,
   as the reserved Reddit set is built), and the two annotators' agreement (Cohen's kappa) per field.
+- ``intervals`` (``intervals.py``): 95% intervals of every held-out target metric, resampling whole pages
+  and threads, and the share of resamples that meet each target.
 - ``challenge``: the same tables on posts written for evaluation only, blind to the training data, with the
   three stances in both languages and many hard cases (``benchmarks/challenge/``): our stand-in for the
   customer's synthetic set.
@@ -133,8 +135,8 @@ def held_out(data_dir: Path) -> list[str]:
     examples = data.held_out
     labels = classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples])
     lines = [f"Real held-out split: {len(examples)} posts never trained or tuned on ({classifier.name})"]
-    agreed_web = _agreed(examples, "web", web_second_labels(), AGREEMENT_FIELDS)
-    agreed_pool = _agreed(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)
+    agreed_web = agreed_ids(examples, "web", web_second_labels(), AGREEMENT_FIELDS)
+    agreed_pool = agreed_ids(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)
     slices = {"all": lambda x: True, "Reddit comments (en)": lambda x: x["source"] == "pool",
               "Reddit comments whose relevance and stance both annotators agree on":
                   lambda x: x["source"] == "pool" and x["id"] in agreed_pool,
@@ -213,7 +215,7 @@ AGREEMENT_FIELDS = ("relevant", "stance", "safety_concern", "sentiment")
 POOL_AGREEMENT_FIELDS = ("relevant", "stance")
 
 
-def _agreed(examples: list[dict], source: str, second: dict[str, dict], fields: tuple[str, ...]) -> set[str]:
+def agreed_ids(examples: list[dict], source: str, second: dict[str, dict], fields: tuple[str, ...]) -> set[str]:
     """Ids of the ``source`` examples whose ``fields`` the blind second annotator labelled the same."""
     return {x["id"] for x in examples if x["source"] == source and x["id"] in second
             and all(x[field] == second[x["id"]][field] for field in fields)}
@@ -319,9 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     sections = {"held-out": held_out, "challenge": challenge, "speed": speed, "prevalence": prevalence}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--only", default="held-out,challenge,public,speed,prevalence,rescore",
-                        help="comma-separated sections: held-out, challenge, public, speed, prevalence, rescore, "
-                             "choose, rules, encoders")
+    parser.add_argument("--only", default="held-out,intervals,challenge,public,speed,prevalence,rescore",
+                        help="comma-separated sections: held-out, intervals, challenge, public, speed, prevalence, "
+                             "rescore, choose, rules, encoders")
     parser.add_argument("--rescore-posts", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     print(f"shipped topic model: {DEFAULT_STANCE_ARTEFACT.name}; encoder {encoder.NAME}")
@@ -335,6 +337,10 @@ def main(argv: list[str] | None = None) -> None:
             import public_benchmarks
 
             lines = public_benchmarks.public(args.data)
+        elif name == "intervals":
+            import intervals
+
+            lines = intervals.intervals(args.data)
         elif name in ("choose", "rules", "encoders"):
             import choices
 

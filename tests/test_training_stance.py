@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,9 @@ SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def _benchmark(name: str = "quality"):
+    # The benchmark scripts import each other as top-level modules (intervals.py imports quality).
+    if str(PROJECT_ROOT / "benchmarks") not in sys.path:
+        sys.path.append(str(PROJECT_ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(f"{name}_benchmark", PROJECT_ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -310,3 +314,25 @@ def test_the_challenge_second_annotation_labels_every_challenge_post_once_and_ho
         assert set(row) == {"id", "relevant", "stance", "aspects", "safety_concern", "sentiment"}
         assert row["stance"] in STANCES and set(row["aspects"]) <= set(ASPECTS)
         assert row["relevant"] or (row["stance"] == "neutral" and not row["safety_concern"])
+
+
+def test_group_bootstrap_resamples_whole_groups():
+    intervals = _benchmark("intervals")
+    # Two pages, each all right or all wrong: every resample is one of the three mixes of whole pages, so
+    # the accuracy of a resample is 0, 1/2 or 1 and never the 1/3 or 2/3 that resampling posts would give.
+    xs = [{"id": str(i), "group": "a" if i < 3 else "b", "relevant": True} for i in range(6)]
+    ys = [i < 3 for i in range(6)]
+    values = intervals.group_bootstrap(xs, ys, lambda xs, ys: float(np.mean(ys)), resamples=200)
+    assert set(np.round(values, 3)) == {0.0, 0.5, 1.0}
+    line = intervals.interval_line("accuracy", 0.75, 0.5, values)
+    assert "95% interval 0.000-1.000" in line and "met on" in line
+
+
+def test_f1_at_share_matches_counts():
+    intervals = _benchmark("intervals")
+    # 100 posts, 40 positive: TPR 0.75 finds 30, FPR 0.1 flags 6 of the 60 others -> P 30/36, R 0.75.
+    expected = 2 * (30 / 36) * 0.75 / (30 / 36 + 0.75)
+    assert intervals.f1_at_share(0.75, 0.1, 0.4) == pytest.approx(expected)
+    assert intervals.f1_at_share(0.0, 0.2, 0.5) == 0.0
+    # The same classifier scores a higher F1 where more of the posts are relevant.
+    assert intervals.f1_at_share(0.75, 0.1, 0.7) > intervals.f1_at_share(0.75, 0.1, 0.4)
