@@ -5,7 +5,8 @@
 The held-out split is small where the targets are hardest (10 pro_closed and 15 safety-concern passages), so
 a point estimate a hair under or over a target says little. Passages of one page and comments of one
 thread are not independent, so the bootstrap resamples groups (URL or thread), not posts, and recomputes
-each target metric on every resample. Printed per target: the point estimate, the 2.5th and 97.5th
+each target metric on every resample. The challenge posts (``benchmarks/challenge/``) were each written on
+their own and are resampled one by one. Printed per target: the point estimate, the 2.5th and 97.5th
 percentiles, and the share of resamples on which the target is met.
 
 Relevance F1 also depends on how many posts are relevant at all (37% of our held-out Reddit comments), so
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from quality import POOL_AGREEMENT_FIELDS, agreed_ids, gold_stance
+from quality import POOL_AGREEMENT_FIELDS, agreed_ids, gold_stance, read_challenge
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from classifiers import load_post_classifier
@@ -74,6 +75,12 @@ WEB_TARGETS: list[tuple[str, float, Metric]] = [
     ("safety_concern F1", 0.50, _safety_f1),
     ("relevance accuracy", 0.85, _relevance_accuracy),
     ("sentiment macro-F1", 0.60, _sentiment_f1),
+]
+SYNTHETIC_TARGETS: list[tuple[str, float, Metric]] = [
+    ("stance macro-F1", 0.75, _stance_f1),
+    ("pro_closed recall", 0.60, _pro_closed_recall),
+    ("safety_concern F1", 0.60, _safety_f1),
+    ("sentiment macro-F1", 0.65, _sentiment_f1),
 ]
 REDDIT_TARGETS: list[tuple[str, float, Metric]] = [
     ("stance macro-F1", 0.72, _stance_f1),
@@ -149,4 +156,8 @@ def intervals(data_dir: Path) -> list[str]:
                             lambda x: x["source"] == "pool" and x["id"] in agreed_pool)):
         xs, ys = pick(belongs)
         lines += _slice_intervals(title, xs, ys, REDDIT_TARGETS) + _relevance_by_share(xs, ys)
-    return lines
+    # Each challenge post was written on its own, so each is its own group.
+    written = read_challenge()
+    decided = list(load_post_classifier().classify([x["text"] for x in written], [x["lang"] for x in written]))
+    return lines + _slice_intervals("challenge posts (stand-in for the synthetic set)", written, decided,
+                                    SYNTHETIC_TARGETS)
