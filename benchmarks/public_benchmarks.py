@@ -2,7 +2,8 @@
 
 SemEval-2016 Task 6A through ``stance train --group-col`` and ``stance predict --model`` (F_avg, official);
 SB10k, PotTS, GermEval 2017 and TweetEval sentiment through ``stance predict`` (language detected from the
-text, as a user's file would be), each with its own metric, next to the majority and a lexicon baseline.
+text, as a user's file would be), each with its own metric, next to the majority and a lexicon baseline, then
+every set per class (precision, recall, F1 and the confusion matrix).
 Public test splits are scored here and nowhere else; nothing is chosen on them.
 """
 
@@ -15,7 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from quality import class_table
 
+from classifiers.labels import SENTIMENTS
 from classifiers.sentiment import TextBlobGermanScorer, VaderScorer, corpora
 from classifiers.sentiment.metrics import macro_f1_pos_neg, macro_recall, micro_f1
 
@@ -86,7 +89,11 @@ def public(data_dir: Path) -> list[str]:
                          f"({time.perf_counter() - started:.0f} s), F_avg on test A:")
             lines += [f"  {'anchor: ' + name:<44} {value:6.2f}" for name, value in SEMEVAL_ANCHORS]
             lines.append(f"  {'ours':<44} {score:6.2f}   target >= 70.00")
+            gold = [r["stance"] for r in csv.DictReader(open(test, encoding="utf-8"))]
+            lines += class_table("SemEval-2016 test A, per class", gold, [r["stance"] for r in predicted],
+                                 ("FAVOR", "AGAINST", "NONE"), {"majority (AGAINST)": ["AGAINST"] * len(gold)})
         lines.append("Sentiment via `stance predict` (language detected from the text):")
+        per_class: list[str] = []
         lines.append(f"  {'test set':<16} {'n':>6} {'metric':<14} {'target':>6} {'majority':>9} {'baseline':>16} "
                      f"{'ours':>7} {'no sentiment':>13}")
         for name, lang, load, metric_name, metric, target in SENTIMENT_SETS:
@@ -106,9 +113,12 @@ def public(data_dir: Path) -> list[str]:
             baseline_name, scorer = (
                 ("textblob-de", TextBlobGermanScorer()) if lang == "de" else ("VADER", VaderScorer()))
             majority = [Counter(data.labels).most_common(1)[0][0]] * len(data.labels)
-            baseline = metric(data.labels, list(scorer.predict(data.texts)))
+            baseline_predicted = list(scorer.predict(data.texts))
+            baseline = metric(data.labels, baseline_predicted)
             lines.append(f"  {name:<16} {len(data):>6} {metric_name:<14} {target:>6.2f} "
                          f"{metric(data.labels, majority):>9.3f} "
                          f"{baseline_name + ' ' + format(baseline, '.3f'):>16} {metric(data.labels, predicted):>7.3f} "
                          f"{sum(p == 'none' for p in predicted):>13}")
-    return lines
+            per_class += class_table(f"{name}, per class", data.labels, predicted, SENTIMENTS,
+                                     {baseline_name: baseline_predicted})
+    return lines + per_class
