@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from quality import POOL_AGREEMENT_FIELDS, agreed_ids, gold_stance, read_challenge
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from quality import POOL_AGREEMENT_FIELDS, agreed_ids, gold_stance, macro_f1_present, read_challenge
+from sklearn.metrics import precision_recall_fscore_support
 
 from classifiers import load_post_classifier
 from classifiers.labels import SENTIMENTS, STANCES
@@ -32,12 +32,6 @@ SEED = 0
 
 #: A target metric over (gold examples, predicted labels).
 Metric = Callable[[Sequence[dict], Sequence], float]
-
-
-def macro_f1_present(gold: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> float:
-    """Macro-F1 over the classes present in ``gold``, as ``quality.class_table`` reports it."""
-    present = [c for c in classes if c in set(gold)]
-    return float(f1_score(gold, predicted, labels=present, average="macro", zero_division=0))
 
 
 def _stance_f1(xs, ys) -> float:
@@ -142,7 +136,8 @@ def intervals(data_dir: Path) -> list[str]:
     if not data.held_out:
         return ["intervals: skipped, " + "; ".join(data.missing)]
     examples = data.held_out
-    labels = list(load_post_classifier().classify([x["text"] for x in examples], [x["lang"] for x in examples]))
+    classifier = load_post_classifier()
+    labels = list(classifier.classify([x["text"] for x in examples], [x["lang"] for x in examples]))
     agreed_pool = agreed_ids(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)
 
     def pick(belongs: Callable[[dict], bool]) -> tuple[list[dict], list]:
@@ -158,6 +153,6 @@ def intervals(data_dir: Path) -> list[str]:
         lines += _slice_intervals(title, xs, ys, REDDIT_TARGETS) + _relevance_by_share(xs, ys)
     # Each challenge post was written on its own, so each is its own group.
     written = read_challenge()
-    decided = list(load_post_classifier().classify([x["text"] for x in written], [x["lang"] for x in written]))
+    decided = list(classifier.classify([x["text"] for x in written], [x["lang"] for x in written]))
     return lines + _slice_intervals("challenge posts (stand-in for the synthetic set)", written, decided,
                                     SYNTHETIC_TARGETS)

@@ -73,7 +73,9 @@ def public(data_dir: Path) -> list[str]:
         if (data_dir / "semeval2016-stance").exists():
             train = tmp / "semeval-train.csv"
             test = tmp / "semeval-test.csv"
-            splits = ((train, read_semeval2016(data_dir, "train")), (test, read_semeval2016(data_dir, "test")))
+            test_rows = read_semeval2016(data_dir, "test")
+            gold = [stance for _, _, stance in test_rows]
+            splits = ((train, read_semeval2016(data_dir, "train")), (test, test_rows))
             for path, rows in splits:
                 with open(path, "w", newline="", encoding="utf-8") as handle:
                     writer = csv.writer(handle)
@@ -83,13 +85,11 @@ def public(data_dir: Path) -> list[str]:
             train_single_label(train, "stance", "text", tmp / "semeval-model", group_col="target")
             predict_file(test, tmp / "semeval-pred.csv", "text", tmp / "semeval-model")
             predicted = list(csv.DictReader(open(tmp / "semeval-pred.csv", encoding="utf-8")))
-            score = f_avg([r["stance"] for r in csv.DictReader(open(test, encoding="utf-8"))],
-                          [r["stance"] for r in predicted])
+            score = f_avg(gold, [r["stance"] for r in predicted])
             lines.append(f"SemEval-2016 Task 6A via `stance train --group-col target` + `stance predict --model` "
                          f"({time.perf_counter() - started:.0f} s), F_avg on test A:")
             lines += [f"  {'anchor: ' + name:<44} {value:6.2f}" for name, value in SEMEVAL_ANCHORS]
             lines.append(f"  {'ours':<44} {score:6.2f}   target >= 70.00")
-            gold = [r["stance"] for r in csv.DictReader(open(test, encoding="utf-8"))]
             lines += class_table("SemEval-2016 test A, per class", gold, [r["stance"] for r in predicted],
                                  ("FAVOR", "AGAINST", "NONE"), {"majority (AGAINST)": ["AGAINST"] * len(gold)})
         lines.append("Sentiment via `stance predict` (language detected from the text):")

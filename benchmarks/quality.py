@@ -71,20 +71,27 @@ CACHE = PROJECT / ".benchmark-cache"
 def class_table(title: str, gold, predicted, classes, baselines: dict[str, list] | None = None) -> list[str]:
     """Per-class precision/recall/F1, macro-F1 and the confusion matrix; macro-F1 of each baseline beside."""
     gold, predicted = np.asarray(gold), np.asarray(predicted)
-    present = [c for c in classes if (gold == c).any()]
     p, r, f, s = precision_recall_fscore_support(gold, predicted, labels=list(classes), zero_division=0)
     lines = [f"  {title} (n={len(gold)})"]
     for i, name in enumerate(classes):
         lines.append(f"    {name:<12} P {p[i]:.3f}  R {r[i]:.3f}  F1 {f[i]:.3f}  support {s[i]}")
-    macro = float(np.mean([f[list(classes).index(c)] for c in present])) if present else float("nan")
-    row = f"    macro-F1 over present classes {macro:.3f}"
+    row = f"    macro-F1 over present classes {macro_f1_present(gold, predicted, classes):.3f}"
     for name, values in (baselines or {}).items():
-        _, _, fb, _ = precision_recall_fscore_support(gold, np.asarray(values), labels=present, zero_division=0)
-        row += f" | {name} {fb.mean():.3f}"
+        row += f" | {name} {macro_f1_present(gold, values, classes):.3f}"
     lines.append(row)
     matrix = confusion_matrix(gold, predicted, labels=list(classes))
     lines.append(f"    confusion (rows true, columns predicted, {', '.join(classes)}): {matrix.tolist()}")
     return lines
+
+
+def macro_f1_present(gold, predicted, classes) -> float:
+    """Macro-F1 over the classes that occur in ``gold`` (a class with no gold example has no F1)."""
+    gold = np.asarray(gold)
+    present = [c for c in classes if (gold == c).any()]
+    if not present:
+        return float("nan")
+    _, _, f, _ = precision_recall_fscore_support(gold, np.asarray(predicted), labels=present, zero_division=0)
+    return float(f.mean())
 
 
 def binary_line(name: str, gold, predicted) -> str:
