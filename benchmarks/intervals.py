@@ -12,6 +12,10 @@ percentiles, and the share of resamples on which the target is met.
 Relevance F1 also depends on how many posts are relevant at all (37% of our held-out Reddit comments), so
 the section prints what the same true- and false-positive rates give at other relevant shares: a set
 sampled differently, for instance by keyword, will score a different F1 with the same classifier.
+
+Reddit stance is given twice: over all comments (an off-topic comment's gold stance is neutral) and among the
+comments whose gold label is relevant. ``benchmarks/anchor.py`` shows why the second is the better stand-in for
+the customer's reserved Reddit set.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from quality import POOL_AGREEMENT_FIELDS, agreed_ids, gold_stance, macro_f1_present, read_challenge
+from quality import (
+    POOL_AGREEMENT_FIELDS,
+    agreed_ids,
+    gold_stance,
+    macro_f1_present,
+    read_challenge,
+    relevant_stance_f1,
+)
 from sklearn.metrics import precision_recall_fscore_support
 
 from classifiers import load_post_classifier
@@ -76,8 +87,14 @@ SYNTHETIC_TARGETS: list[tuple[str, float, Metric]] = [
     ("safety_concern F1", 0.60, _safety_f1),
     ("sentiment macro-F1", 0.65, _sentiment_f1),
 ]
+def _relevant_stance_f1(xs, ys) -> float:
+    return relevant_stance_f1(xs, [y.stance for y in ys])
+
+
 REDDIT_TARGETS: list[tuple[str, float, Metric]] = [
     ("stance macro-F1", 0.72, _stance_f1),
+    # The reading of the hidden Reddit set's stance number that the old model's scores support (anchor.py).
+    ("stance, relevant only", 0.72, _relevant_stance_f1),
     ("relevance F1", 0.82, _relevance_f1),
 ]
 
@@ -101,7 +118,7 @@ def interval_line(name: str, target: float, point: float, values: np.ndarray) ->
     values = values[~np.isnan(values)]
     low, high = np.percentile(values, [2.5, 97.5])
     met = float(np.mean(values >= target))
-    return (f"    {name:<20} {point:.3f}  95% interval {low:.3f}-{high:.3f}  target >= {target:.2f} "
+    return (f"    {name:<22} {point:.3f}  95% interval {low:.3f}-{high:.3f}  target >= {target:.2f} "
             f"met on {met:.0%} of resamples")
 
 

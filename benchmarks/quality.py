@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -94,6 +95,12 @@ def macro_f1_present(gold, predicted, classes) -> float:
     return float(f.mean())
 
 
+def relevant_stance_f1(examples: Sequence[dict], stances: Sequence[str | None]) -> float:
+    """Stance macro-F1 among the examples whose gold label is relevant (classes present in the gold)."""
+    pairs = [(x["stance"], s or "neutral") for x, s in zip(examples, stances) if x["relevant"]]
+    return macro_f1_present([g for g, _ in pairs], [p for _, p in pairs], STANCES)
+
+
 def binary_line(name: str, gold, predicted) -> str:
     gold, predicted = np.asarray(gold, bool), np.asarray(predicted, bool)
     p, r, f, _ = precision_recall_fscore_support(gold, predicted, average="binary", zero_division=0)
@@ -111,6 +118,9 @@ def slice_report(name: str, rows: list) -> list[str]:
     lines = [f" {name}:"]
     lines += class_table("stance", [gold_stance(x) for x, _ in rows], [y.stance for _, y in rows], STANCES,
                          {"majority (neutral)": ["neutral"] * len(rows)})
+    relevant = [(x, y) for x, y in rows if x["relevant"]]
+    lines.append(f"    stance among the {len(relevant)} relevant: macro-F1 over present classes "
+                 f"{relevant_stance_f1([x for x, _ in relevant], [y.stance for _, y in relevant]):.3f}")
     lines.append(binary_line("relevant", [x["relevant"] for x, _ in rows], [y.relevant for _, y in rows]))
     lines.append(binary_line("safety_concern", [x["relevant"] and x.get("safety_concern", False) for x, _ in rows],
                              [y.safety_concern for _, y in rows]))

@@ -336,3 +336,39 @@ def test_f1_at_share_matches_counts():
     assert intervals.f1_at_share(0.0, 0.2, 0.5) == 0.0
     # The same classifier scores a higher F1 where more of the posts are relevant.
     assert intervals.f1_at_share(0.75, 0.1, 0.7) > intervals.f1_at_share(0.75, 0.1, 0.4)
+
+
+def test_relevant_stance_f1_ignores_off_topic_examples():
+    quality = _benchmark("quality")
+    examples = [{"relevant": True, "stance": "pro_open"}, {"relevant": True, "stance": "neutral"},
+                {"relevant": False, "stance": "neutral"}, {"relevant": False, "stance": "neutral"}]
+    # The two off-topic examples are called pro_open: that counts over all examples, not among relevant ones.
+    assert quality.relevant_stance_f1(examples, ["pro_open", "neutral", "pro_open", "pro_open"]) == 1.0
+    assert quality.relevant_stance_f1(examples, ["neutral", "neutral", "neutral", "neutral"]) == pytest.approx(1 / 3)
+    assert quality.relevant_stance_f1(examples, [None, "neutral", None, None]) == pytest.approx(1 / 3)
+
+
+def test_anchor_scores_a_prediction_file_against_the_held_out_gold(tmp_path):
+    if not (SHARED_DATASETS / "web-debate").exists():
+        pytest.skip(f"shared datasets not found under {SHARED_DATASETS} (only in the shared workspace)")
+    anchor = _benchmark("anchor")
+    held_out = load_training_data(SHARED_DATASETS).held_out
+    dumped = tmp_path / "held_out.jsonl"
+    assert anchor.dump(dumped, SHARED_DATASETS) == len(held_out)
+    assert {json.loads(line)["id"] for line in dumped.open()} == {x["id"] for x in held_out}
+    # A file that predicts the gold labels scores 1 on every metric, whatever the shipped model scores.
+    perfect = tmp_path / "perfect.jsonl"
+    with perfect.open("w") as handle:
+        for x in held_out:
+            stance = x["stance"] if x["relevant"] else "neutral"
+            handle.write(json.dumps({"id": x["id"], "relevant": x["relevant"], "stance": stance,
+                                     "safety_concern": bool(x["relevant"] and x.get("safety_concern")),
+                                     "sentiment": x.get("sentiment")}) + "\n")
+    lines = anchor.score(perfect, SHARED_DATASETS)
+    rows = [line.split() for line in lines if "F1" in line or "accuracy" in line or "recall" in line]
+    assert rows and all(float(row[-2]) == 1.0 for row in rows)
+    # A file missing held-out posts is refused with the first missing id, not scored on fewer posts.
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("".join(perfect.open().readlines()[1:]))
+    with pytest.raises(SystemExit, match=held_out[0]["id"]):
+        anchor.score(partial, SHARED_DATASETS)
