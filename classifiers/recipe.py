@@ -42,7 +42,9 @@ from classifiers.training import (
 #: others and the smallest real one. Chosen by grouped cross-validation on the training data
 #: (``benchmarks/quality.py --choose``). Seed posts at half weight were no better on real text (stance
 #: macro-F1 over three fold assignments: web en 0.533 -> 0.527, de 0.373 -> 0.386, Reddit 0.454 -> 0.457)
-#: and worse on posts like them (seed en 0.811 -> 0.786, de 0.838 -> 0.812).
+#: and worse on posts like them (seed en 0.811 -> 0.786, de 0.838 -> 0.812). Reddit comments at weight 2 or 4
+#: did not move Reddit stance among relevant comments (two fold assignments: 0.600 / 0.592 at 1, 0.607 / 0.590
+#: at 2, 0.598 / 0.596 at 4); German web-passage relevance accuracy swung (0.786 / 0.740 -> 0.720 / 0.757 at 4).
 SOURCE_WEIGHTS = {"seed": 1.0, "pool": 1.0, "web": 2.0, "stored": 2.0}
 FOLDS = 5
 
