@@ -67,6 +67,12 @@ def _sentiment(xs, ys) -> float:
     return macro_f1_present([g for g, _ in pairs], [p for _, p in pairs], SENTIMENTS)
 
 
+def _rate(xs, ys, gold_relevant: bool) -> float:
+    """The share called relevant among the examples whose gold relevance is ``gold_relevant``."""
+    called = [_truthy(y["relevant"]) for x, y in zip(xs, ys) if bool(x["relevant"]) == gold_relevant]
+    return float(np.mean(called)) if called else float("nan")
+
+
 def _pro_closed_recall(xs, ys) -> float:
     hits = [y["stance"] == "pro_closed" for x, y in zip(xs, ys) if gold_stance(x) == "pro_closed"]
     return float(np.mean(hits)) if hits else float("nan")
@@ -85,6 +91,9 @@ METRICS: dict[str, dict[str, Metric]] = {
     },
     "Reddit": {
         "relevance F1": lambda xs, ys: _binary([x["relevant"] for x in xs], [_truthy(y["relevant"]) for y in ys]),
+        # With intervals.f1_at_share, these say which relevant share turns one model's rates into its hidden F1.
+        "relevance true-positive rate": lambda xs, ys: _rate(xs, ys, True),
+        "relevance false-positive rate": lambda xs, ys: _rate(xs, ys, False),
         "stance macro-F1, all comments": lambda xs, ys: macro_f1_present(
             [gold_stance(x) for x in xs], [y["stance"] or "neutral" for y in ys], STANCES),
         "stance macro-F1, relevant comments": lambda xs, ys: relevant_stance_f1(xs, [y["stance"] for y in ys]),

@@ -367,6 +367,7 @@ def test_anchor_scores_a_prediction_file_against_the_held_out_gold(tmp_path):
     lines = anchor.score(perfect, SHARED_DATASETS)
     rows = [line.split() for line in lines if "F1" in line or "accuracy" in line or "recall" in line]
     assert rows and all(float(row[-2]) == 1.0 for row in rows)
+    assert {float(line.split()[-2]) for line in lines if "false-positive rate" in line} == {0.0}
     # A file missing held-out posts is refused with the first missing id, not scored on fewer posts.
     partial = tmp_path / "partial.jsonl"
     partial.write_text("".join(perfect.open().readlines()[1:]))
