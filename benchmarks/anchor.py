@@ -23,81 +23,51 @@ import argparse
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
-from quality import (
-    AGREEMENT_FIELDS,
-    DEFAULT_DATA,
-    POOL_AGREEMENT_FIELDS,
-    agreed_ids,
-    gold_stance,
-    macro_f1_present,
-    relevant_stance_f1,
-)
-from sklearn.metrics import precision_recall_fscore_support
+from intervals import REDDIT_TARGETS, WEB_TARGETS
+from quality import AGREEMENT_FIELDS, DEFAULT_DATA, POOL_AGREEMENT_FIELDS, agreed_ids
 
 from classifiers import load_post_classifier
-from classifiers.labels import SENTIMENTS, STANCES
 from classifiers.training import load_training_data, pool_second_labels, web_second_labels
 
 #: What issue 10 measured for the model of commit 98036c2 on the hidden sets (real passages, 299; reserved
-#: Reddit, 509, labels agreed by two annotators), under the names of ``METRICS``. None: not given.
+#: Reddit, 509, labels agreed by two annotators), under the names of ``METRICS``. Absent: not given.
 HIDDEN_OLD_MODEL = {
     "web": {"stance macro-F1": 0.345, "pro_closed recall": 0.0, "safety_concern F1": 0.0,
             "relevance accuracy": 0.762, "sentiment macro-F1": 0.434},
-    "Reddit": {"relevance F1": 0.813, "stance macro-F1, all comments": None,
-               "stance macro-F1, relevant comments": 0.619},
+    "Reddit": {"relevance F1": 0.813, "stance, relevant only": 0.619},
 }
 
-Row = dict  # one prediction: the columns ``stance predict`` adds (relevant, stance, safety_concern, sentiment)
-Metric = Callable[[Sequence[dict], Sequence[Row]], float]
+#: A metric over (gold examples, predicted labels with the attributes of ``PostLabels`` it reads).
+Metric = Callable[[Sequence[dict], Sequence], float]
 
 
 def _truthy(value) -> bool:
     return value is True or str(value).strip().lower() in ("true", "1")
 
 
-def _binary(gold: Sequence[bool], predicted: Sequence[bool]) -> float:
-    return float(precision_recall_fscore_support(np.asarray(gold, bool), np.asarray(predicted, bool),
-                                                 average="binary", zero_division=0)[2])
+def as_labels(row: dict) -> SimpleNamespace:
+    """A ``stance predict`` row (CSV-style strings or JSON booleans) as the labels the target metrics read."""
+    return SimpleNamespace(relevant=_truthy(row["relevant"]), stance=row["stance"] or "neutral",
+                           safety_concern=_truthy(row["safety_concern"]), sentiment=row.get("sentiment") or None)
 
 
-def _sentiment(xs, ys) -> float:
-    pairs = [(x["sentiment"], y["sentiment"]) for x, y in zip(xs, ys) if x.get("sentiment") and y.get("sentiment")]
-    return macro_f1_present([g for g, _ in pairs], [p for _, p in pairs], SENTIMENTS)
-
-
-def _rate(xs, ys, gold_relevant: bool) -> float:
+def _rate(gold_relevant: bool) -> Metric:
     """The share called relevant among the examples whose gold relevance is ``gold_relevant``."""
-    called = [_truthy(y["relevant"]) for x, y in zip(xs, ys) if bool(x["relevant"]) == gold_relevant]
-    return float(np.mean(called)) if called else float("nan")
+    def metric(xs, ys) -> float:
+        called = [y.relevant for x, y in zip(xs, ys) if bool(x["relevant"]) == gold_relevant]
+        return float(np.mean(called)) if called else float("nan")
+    return metric
 
 
-def _pro_closed_recall(xs, ys) -> float:
-    hits = [y["stance"] == "pro_closed" for x, y in zip(xs, ys) if gold_stance(x) == "pro_closed"]
-    return float(np.mean(hits)) if hits else float("nan")
-
-
-METRICS: dict[str, dict[str, Metric]] = {
-    "web": {
-        "stance macro-F1": lambda xs, ys: macro_f1_present([gold_stance(x) for x in xs],
-                                                           [y["stance"] or "neutral" for y in ys], STANCES),
-        "pro_closed recall": _pro_closed_recall,
-        "safety_concern F1": lambda xs, ys: _binary([x["relevant"] and bool(x.get("safety_concern")) for x in xs],
-                                                    [_truthy(y["safety_concern"]) for y in ys]),
-        "relevance accuracy": lambda xs, ys: float(np.mean([bool(x["relevant"]) == _truthy(y["relevant"])
-                                                            for x, y in zip(xs, ys)])),
-        "sentiment macro-F1": _sentiment,
-    },
-    "Reddit": {
-        "relevance F1": lambda xs, ys: _binary([x["relevant"] for x in xs], [_truthy(y["relevant"]) for y in ys]),
-        # With intervals.f1_at_share, these say which relevant share turns one model's rates into its hidden F1.
-        "relevance true-positive rate": lambda xs, ys: _rate(xs, ys, True),
-        "relevance false-positive rate": lambda xs, ys: _rate(xs, ys, False),
-        "stance macro-F1, all comments": lambda xs, ys: macro_f1_present(
-            [gold_stance(x) for x in xs], [y["stance"] or "neutral" for y in ys], STANCES),
-        "stance macro-F1, relevant comments": lambda xs, ys: relevant_stance_f1(xs, [y["stance"] for y in ys]),
-    },
+#: The target metrics of ``benchmarks/intervals.py``, plus the relevance rates: with ``intervals.f1_at_share``
+#: they say which relevant share turns one model's rates into its hidden F1.
+METRICS: dict[str, list[tuple[str, Metric]]] = {
+    "web": [(name, metric) for name, _, metric in WEB_TARGETS],
+    "Reddit": [(name, metric) for name, _, metric in REDDIT_TARGETS]
+    + [("relevance true-positive rate", _rate(True)), ("relevance false-positive rate", _rate(False))],
 }
 
 
@@ -112,8 +82,8 @@ def dump(path: Path, data_dir: Path) -> int:
     return len(examples)
 
 
-def read_predictions(path: Path) -> dict[str, Row]:
-    rows: dict[str, Row] = {}
+def read_predictions(path: Path) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             try:
@@ -124,12 +94,6 @@ def read_predictions(path: Path) -> dict[str, Row]:
     return rows
 
 
-def _shipped_predictions(examples: list[dict]) -> list[Row]:
-    labels = load_post_classifier().classify([x["text"] for x in examples], [x["lang"] for x in examples])
-    return [{"relevant": y.relevant, "stance": y.stance, "safety_concern": y.safety_concern,
-             "sentiment": y.sentiment} for y in labels]
-
-
 def score(path: Path, data_dir: Path) -> list[str]:
     examples = load_training_data(data_dir).held_out
     other = read_predictions(path)
@@ -137,7 +101,8 @@ def score(path: Path, data_dir: Path) -> list[str]:
     if missing:
         raise SystemExit(f"{path}: {len(missing)} held-out ids have no prediction (first: {missing[0]}); "
                          "run stance predict on the file that `anchor.py dump` wrote")
-    predictions = {"shipped": _shipped_predictions(examples), path.name: [other[x["id"]] for x in examples]}
+    shipped = load_post_classifier().classify([x["text"] for x in examples], [x["lang"] for x in examples])
+    predictions = {"shipped": list(shipped), path.name: [as_labels(other[x["id"]]) for x in examples]}
     agreed = {"web": agreed_ids(examples, "web", web_second_labels(), AGREEMENT_FIELDS),
               "Reddit": agreed_ids(examples, "pool", pool_second_labels(), POOL_AGREEMENT_FIELDS)}
     source = {"web": "web", "Reddit": "pool"}
@@ -150,7 +115,7 @@ def score(path: Path, data_dir: Path) -> list[str]:
                     and (subset == "all" or x["id"] in agreed[community])]
             xs = [examples[i] for i in keep]
             lines.append(f" {community} ({subset}: {len(xs)})")
-            for metric_name, metric in metrics.items():
+            for metric_name, metric in metrics:
                 values = [metric(xs, [predictions[n][i] for i in keep]) for n in names]
                 hidden = HIDDEN_OLD_MODEL[community].get(metric_name)
                 lines.append(f"  {metric_name:<40}" + "".join(f"{v:>24.3f}" for v in values)
