@@ -6,6 +6,11 @@ Retraining, benchmarks and ``stance train`` read the same texts again, so they k
 
 The embeddings of the seed posts written for the project ship with it (``BUNDLED``, float16, rebuilt by
 ``python -m classifiers.train_default``), so a user's first ``stance train`` does not encode them again.
+
+Every vector handed out is rounded to float16, as posts' embeddings are stored (``encoder.STORED_DTYPE``),
+whether it was just encoded, read from the bundle or read from an older float32 cache. Without that, a
+retrain gave a different model depending on where its vectors came from: the last digits moved a threshold
+on the 0.01 grid (the relevance threshold 0.40 against 0.39), and with it the artefact's name.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from classifiers.encoder import STORED_DTYPE
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +57,7 @@ class CachedEmbedder:
         missing = {k: t for k, t in zip(keys, texts) if k not in vectors}
         if missing:
             encoded = self.encode(list(missing.values()))
-            vectors.update(zip(missing, np.asarray(encoded, dtype=np.float32)))
+            vectors.update(zip(missing, as_stored(encoded)))
             self._save()
         if not keys:
             return np.zeros((0, 0), dtype=np.float32)
@@ -67,13 +74,18 @@ class CachedEmbedder:
 
 
 def read_vectors(path: Path) -> dict[str, np.ndarray]:
-    """``sha1(text) -> float32 vector`` from a cache file; an unreadable file counts as empty."""
+    """``sha1(text) -> float32 vector`` (float16 values) from a cache file; an unreadable file counts as empty."""
     try:
         with np.load(path) as stored:
-            return dict(zip(stored["keys"].tolist(), stored["vectors"].astype(np.float32)))
+            return dict(zip(stored["keys"].tolist(), as_stored(stored["vectors"])))
     except (OSError, ValueError, KeyError) as exc:
         log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
         return {}
+
+
+def as_stored(vectors) -> np.ndarray:
+    """float32 vectors with exactly the values a stored post's float16 embedding has."""
+    return np.asarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
 
 
 def write_bundle(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], path: Path = BUNDLED) -> None:

@@ -263,6 +263,29 @@ def test_bundled_seed_embeddings_cover_the_seed_set_and_match_the_encoder():
     np.testing.assert_allclose(np.stack([vectors[text_key(t)] for t in sample]), encoder.encode(sample), atol=2e-3)
 
 
+def test_cached_vectors_are_the_stored_values_whatever_their_origin(tmp_path):
+    """A retrain must see the same numbers whether a vector was just encoded, read back from the cache, read
+    from the float16 bundle or from an old float32 cache: otherwise the artefact depends on cache history."""
+    from classifiers.embedding_cache import CachedEmbedder, as_stored, text_key
+
+    rng = np.random.default_rng(0)
+    raw = {text: rng.normal(scale=0.1, size=4).astype(np.float32) for text in ("a", "b")}
+
+    def encode(texts):
+        return np.stack([raw[t] for t in texts])
+
+    fresh = CachedEmbedder(encode, tmp_path / "cache.npz", bundled=None)(["a", "b"])
+    reread = CachedEmbedder(lambda texts: pytest.fail("re-encoded a cached text"), tmp_path / "cache.npz",
+                            bundled=None)(["a", "b"])
+    old_cache = tmp_path / "float32.npz"
+    np.savez(old_cache, keys=np.array([text_key("a"), text_key("b")]), vectors=encode(["a", "b"]))
+    from_old = CachedEmbedder(encode, old_cache, bundled=None)(["a", "b"])
+    assert not np.array_equal(fresh, encode(["a", "b"])), "the sample must have digits float16 drops"
+    np.testing.assert_array_equal(fresh, as_stored(encode(["a", "b"])))
+    np.testing.assert_array_equal(reread, fresh)
+    np.testing.assert_array_equal(from_old, fresh)
+
+
 def test_sentiment_training_leaves_out_the_seed_posts_written_for_the_topic_heads_only():
     if not (SHARED_DATASETS / "web-debate").exists():
         pytest.skip(f"shared datasets not found under {SHARED_DATASETS} (only in the shared workspace)")
