@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.encoder import STORED_DTYPE
+from classifiers.encoder import STORED_DTYPE, as_stored
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,7 @@ def read_vectors(path: Path) -> dict[str, np.ndarray]:
         return {}
 
 
-def as_stored(vectors) -> np.ndarray:
-    """float32 vectors with exactly the values a stored post's float16 embedding has."""
-    return np.asarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
-
-
 def write_bundle(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray], path: Path = BUNDLED) -> None:
     """Ship the embeddings of ``texts`` (float16, as posts' embeddings are stored) with the package."""
-    vectors = np.asarray(embed(list(texts)), dtype=np.float16)
+    vectors = np.asarray(embed(list(texts)), dtype=STORED_DTYPE)
     np.savez_compressed(path, keys=np.array([text_key(t) for t in texts]), vectors=vectors)

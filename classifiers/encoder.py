@@ -99,6 +99,11 @@ def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=STORED_DTYPE).tobytes()
 
 
+def as_stored(vectors) -> np.ndarray:
+    """float32 vectors with exactly the values their stored (``STORED_DTYPE``) embeddings give back."""
+    return np.asarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
+
+
 def from_blobs(blobs: Sequence[bytes]) -> np.ndarray:
     """Stored embeddings back as an ``(n, 512)`` float32 array."""
     if not blobs:

@@ -266,7 +266,8 @@ def test_bundled_seed_embeddings_cover_the_seed_set_and_match_the_encoder():
 def test_cached_vectors_are_the_stored_values_whatever_their_origin(tmp_path):
     """A retrain must see the same numbers whether a vector was just encoded, read back from the cache, read
     from the float16 bundle or from an old float32 cache: otherwise the artefact depends on cache history."""
-    from classifiers.embedding_cache import CachedEmbedder, as_stored, text_key
+    from classifiers.embedding_cache import CachedEmbedder, text_key
+    from classifiers.encoder import as_stored
 
     rng = np.random.default_rng(0)
     raw = {text: rng.normal(scale=0.1, size=4).astype(np.float32) for text in ("a", "b")}
