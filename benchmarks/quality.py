@@ -20,8 +20,8 @@ Sections:
   ``stance predict --model`` (F_avg, official); SB10k, PotTS, GermEval 2017 and TweetEval sentiment through
   ``stance predict`` (language detected from the text, as a user's file would be), each with its own metric.
 - ``speed``: the whole ``stance predict`` (read, detect language, encode, classify, write) in posts/s.
-- ``prevalence``: stance shares counted from decided labels against shares corrected for classifier error,
-  on held-out real posts resampled at known shares.
+- ``prevalence``: stance shares, and the share voicing a safety concern, counted from decided labels against
+  shares corrected for classifier error, on held-out real posts resampled at known shares.
 - ``rescore``: after retraining, the time to classify every stored post with the new version
   (``benchmarks/rescore.py``; 1M posts by default, --rescore-posts N).
 - ``choose``: grouped cross-validation on the training data of the recipe's choices (source weights,
@@ -331,6 +331,37 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
             corrected.append(np.mean([abs(estimate[s].share - truth[k]) for k, s in enumerate(STANCES)]))
         lines.append(f"  {'/'.join(f'{p:.2f}' for p in shares):<36} {100 * np.mean(counted):8.2f} "
                      f"{100 * np.mean(corrected):10.2f}")
+    return lines + _safety_prevalence(kept, metadata["metrics"].get("safety_confusion"), n_sample, n_sets, rng)
+
+
+def _safety_prevalence(kept, confusion, n_sample: int, n_sets: int, rng) -> list[str]:
+    """The same for the share voicing a safety concern, corrected by the shipped safety confusion, with how
+    often the 95% interval covers the true share."""
+    from classifiers.binary_prevalence import corrected_binary_share
+
+    if confusion is None:
+        return ["  safety concern: the shipped model stores no safety confusion"]
+    gold = np.array([bool(x["relevant"] and x.get("safety_concern")) for x, _ in kept])
+    flagged = np.array([y.safety_concern for _, y in kept])
+    pools = [np.flatnonzero(~gold), np.flatnonzero(gold)]
+    lines = [f"Share voicing a safety concern among the same posts (without / with one: {[len(p) for p in pools]}); "
+             "mean absolute error in points, and the share of samples whose 95% interval covers the truth",
+             f"  correction matrix (training, out of fold, rows true no / yes): {confusion}",
+             f"  {'true share':<36} {'counted':>8} {'corrected':>10} {'covered':>8} {'Wilson covered':>15}"]
+    for share in (0.0, 0.01, 0.05, 0.15):
+        counted, corrected, covered, raw_covered = [], [], [], []
+        for _ in range(n_sets):
+            positives = rng.binomial(n_sample, share)
+            sample = np.concatenate([rng.choice(pools[0], n_sample - positives), rng.choice(pools[1], positives)])
+            estimate = corrected_binary_share(int(flagged[sample].sum()), n_sample, confusion, n_boot=100)
+            raw = corrected_binary_share(int(flagged[sample].sum()), n_sample, None)
+            truth = positives / n_sample
+            counted.append(abs(raw.share - truth))
+            corrected.append(abs(estimate.share - truth))
+            covered.append(estimate.low <= truth <= estimate.high)
+            raw_covered.append(raw.low <= truth <= raw.high)
+        lines.append(f"  {share:<36.2f} {100 * np.mean(counted):8.2f} {100 * np.mean(corrected):10.2f} "
+                     f"{np.mean(covered):8.2f} {np.mean(raw_covered):15.2f}")
     return lines
 
 

@@ -4,8 +4,9 @@
 2. Cross-validate ``TopicClassifier`` with folds grouped by thread or page: out-of-fold head scores.
 3. Tune the ``DecisionRule`` on those scores, balancing the communities (``classifiers.decisions``).
 4. Measure honestly: each fold's labels come from a rule tuned on the other folds (``cross_fitted_labels``);
-   the same labels give the stance confusion among real relevant posts that prevalence correction inverts
-   (``smoothed_confusion``: rows with few real posts borrow 30 examples' worth from all posts).
+   the same labels give the stance and safety-concern confusions among real relevant posts that prevalence
+   correction inverts (``smoothed_confusion``: rows with few real posts borrow 30 examples' worth from all
+   posts).
 5. Fit on all training data, adopt the rule, and score the real held-out threads and pages once.
 
 Every caller stores the same metadata (``metadata``): data counts, parameters, the rule, cross-validated
@@ -34,6 +35,7 @@ from classifiers.training import (
     data_hash,
     evaluate_by_slice,
     out_of_fold_heads,
+    safety_confusion,
     source_weights,
     stance_confusion,
 )
@@ -77,6 +79,7 @@ def train_topic_model(
     step("measuring the tuned rule out of fold")
     honest = cross_fitted_labels(heads, examples, folds=folds)
     confusion = stance_confusion(examples, honest)
+    concern = safety_confusion(examples, honest)
     metrics = {
         "cross_validated": evaluate_by_slice(examples, honest),
         # What prevalence correction inverts: real posts, thin rows steadied by the rows of all posts.
@@ -85,6 +88,9 @@ def train_topic_model(
                                      for lang, rows in confusion["by_lang"].items()},
         "stance_confusion_real": confusion["all"],
         "stance_confusion_all_sources": confusion["all_sources"],
+        # The same for the share voicing a safety concern, a rare label whose false positives swamp it.
+        "safety_confusion": smoothed_confusion(concern["all"], concern["all_sources"]),
+        "safety_confusion_real": concern["all"],
     }
     step(f"fitting on all {len(texts):,} examples")
     model.fit(texts, examples, sample_weight=weight, embeddings=embeddings).set_decision_rule(rule)

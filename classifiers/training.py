@@ -276,6 +276,21 @@ def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], la
     return result
 
 
+def safety_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray]) -> dict:
+    """The 2x2 safety-concern confusion (rows true no / yes, columns decided no / yes) that the reports'
+    correction inverts, on the population they count: decided-relevant posts, where an off-topic post has no
+    concern. ``all`` is over real posts, ``all_sources`` with the seed posts too."""
+    relevant = np.asarray(labels["relevant"], dtype=bool)
+    real = np.array([x["source"] in REAL_SOURCES for x in examples])
+    gold = np.array([bool(x["relevant"] and x.get("safety_concern")) for x in examples])
+    decided = np.asarray(labels["safety_concern"], dtype=bool)
+
+    def matrix(mask):
+        return confusion_matrix(gold[mask], decided[mask], labels=[False, True]).tolist()
+
+    return {"all": matrix(relevant & real), "all_sources": matrix(relevant)}
+
+
 def _binary_report(gold: np.ndarray, pred: np.ndarray) -> dict:
     p, r, f, _ = precision_recall_fscore_support(gold, pred, average="binary", zero_division=0)
     return {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),

@@ -37,6 +37,10 @@ def ensure_active_model(session: Session) -> ModelVersion:
     metadata = read_metadata(DEFAULT_STANCE_ARTEFACT)
     name = metadata.get("name", "stance-default")
     if active is not None and (active.name == name or active.artefact_sha256 == metadata.get("sha256")):
+        # The same shipped model re-measured by a newer release (its safety-concern confusion, say): reports
+        # read the stored metrics, so they follow the package's.
+        if metadata.get("metrics") and active.metrics != metadata["metrics"]:
+            active.metrics = metadata["metrics"]
         return active
     version = queries.model_version_by_name(session, name)
     if version is None:

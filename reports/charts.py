@@ -146,7 +146,8 @@ def plot_stance_share(ax: Axes, series: TimeSeries, stance: str, legend: bool = 
 
 def plot_aspect(ax: Axes, series: TimeSeries, aspect: str, with_concern: bool = False) -> None:
     """Share of relevant posts touching one aspect per period, with its 95% Wilson band; for safety, the
-    share voicing a safety concern (a subset of the posts touching safety) is drawn in the same panel."""
+    share voicing a safety concern is drawn in the same panel: corrected for the classifier's error when the
+    model stored its safety confusion, with the share it flagged beside it."""
     x = _on_date_axis(period_midpoints(series))
     colour = style.ASPECT_COLOURS[aspect]
     estimate = series.aspects[aspect]
@@ -157,7 +158,11 @@ def plot_aspect(ax: Axes, series: TimeSeries, aspect: str, with_concern: bool = 
         concern = series.safety_concern
         ax.fill_between(x, concern.low, concern.high, color=style.SAFETY_CONCERN_COLOUR, alpha=0.12, linewidth=0)
         ax.plot(x, concern.value, color=style.SAFETY_CONCERN_COLOUR, marker="o", markersize=3, linewidth=1.4,
-                linestyle=(0, (4, 2)), label="voices a safety concern")
+                linestyle=(0, (4, 2)),
+                label="voices a safety concern" + (" (corrected)" if series.safety_corrected else ""))
+        if series.safety_corrected:
+            ax.plot(x, series.safety_concern_raw.value, color=style.SAFETY_CONCERN_COLOUR, marker="x",
+                    markersize=3, linewidth=0.8, linestyle=(0, (1, 2)), label="flagged by the classifier")
     _share_axis(ax)
     ax.set_title(style.ASPECT_LABELS[aspect], loc="left", fontsize=10, color=colour)
     if with_concern:  # above the panel, right of its title: clear of the data and the date tags

@@ -15,7 +15,13 @@ from reports.periods import as_date, previous_window
 from reports.request import ReportRequest
 from reports.sample import SampledPost, representative_posts, sample_posts
 from reports.series import AUTO_MIN_RELEVANT, GroupSummary, TimeSeries, build_time_series, choose_freq, summarise_group
-from reports.shares import ShareEstimator, confusion_from_metrics, confusions_by_lang, find_corrector
+from reports.shares import (
+    ShareEstimator,
+    confusion_from_metrics,
+    confusions_by_lang,
+    find_corrector,
+    safety_confusion_from_metrics,
+)
 from reports.style import language_name
 from reports.terms import StanceTerms, stance_terms
 from reports.wording import plural
@@ -28,6 +34,8 @@ COMPARISON_DAYS = {"day": 1, "week": 7, "month": 30}
 FEW_POSTS = AUTO_MIN_RELEVANT
 #: A corrected share this far from the classified one is worth a sentence (in share points).
 DIVERGENCE = 0.15
+#: The same for the share voicing a safety concern, which is small: 5 points is most of it.
+SAFETY_DIVERGENCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ class ReportContent:
     warnings: list[str] = field(default_factory=list)
     #: Which confusion matrix corrects the shares ("all languages", "language en") or None (raw shares).
     correction_matrix: str | None = None
+    #: True when the share voicing a safety concern is corrected by the model's safety confusion.
+    safety_corrected: bool = False
 
     @property
     def posts(self) -> int:
@@ -99,7 +109,8 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     version = resolve_model_version(session, request.model_version_id)
     version_id = version.id if version else None
     metrics = version.metrics if version else None
-    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(metrics), by_lang=confusions_by_lang(metrics))
+    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(metrics), by_lang=confusions_by_lang(metrics),
+                               safety_confusion=safety_confusion_from_metrics(metrics))
     matrix = "all languages"
     if request.langs and len(request.langs) == 1:
         estimator = estimator.for_lang(request.langs[0])
@@ -143,6 +154,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         freq_chosen=chosen,
         warnings=_warnings(series, comparison),
         correction_matrix=matrix if estimator.corrects else None,
+        safety_corrected=estimator.safety_confusion is not None,
     )
 
 
@@ -165,6 +177,11 @@ def _warnings(series: TimeSeries | None, comparison: Comparison | None) -> list[
                              f"{raw.share:.0%} (as classified) to {corrected:.0%}: it assumes the model errs on "
                              f"these posts as it did on the labelled posts; see the methods page.")
                 break
+        corrected, flagged = current.safety_concern[0], current.safety_concern_raw[0]
+        if abs(corrected - flagged) >= SAFETY_DIVERGENCE:  # False when either is NaN
+            notes.append(f"The correction puts the current share voicing a safety concern at {corrected:.0%} "
+                         f"against {flagged:.0%} flagged by the classifier, which flags some posts without "
+                         f"one; see the methods page.")
     if series is not None:
         width = series.wide_intervals()
         if width is not None:

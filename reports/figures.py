@@ -136,10 +136,14 @@ def stance_page(content: ReportContent) -> Figure:
 
 def safety_page(content: ReportContent) -> Figure:
     series = _series(content)
-    note = ("Share of relevant posts touching each aspect (a post can touch several), with 95% intervals. "
-            "A post voicing a safety concern counts as touching safety, so the dashed line stays at or below "
-            "the safety line")
-    concern = content.total.safety_concern[0]
+    note = "Share of relevant posts touching each aspect (a post can touch several), with 95% intervals. "
+    if series.safety_corrected:
+        note += ("Dashed: the share voicing a safety concern, corrected for the classifier's error as stance "
+                 "shares are (the classifier flags many posts without one); dotted: the share it flagged")
+    else:
+        note += ("A post voicing a safety concern counts as touching safety, so the dashed line stays at or "
+                 "below the safety line")
+    concern = content.total.safety_concern_raw[0]
     fired = not math.isnan(concern) and concern > 0
     if not fired and np.nansum(series.aspects["safety"].value) > 0:
         note += (". The safety-concern classifier flagged none of the relevant posts in this period although "

@@ -28,6 +28,9 @@ EXPLANATIONS = (
     "true stance is decided as each label), and the interval covers every mix of true shares that the counts "
     "and the uncertain error rates do not rule out; otherwise the charts say 'raw counts, uncorrected' and the "
     "interval is a Wilson score interval. The share as classified is always drawn beside the corrected one.",
+    "The share voicing a safety concern is corrected the same way, with the model's safety-concern confusion: "
+    "a concern is rare, so even a few percent of other posts flagged by mistake would otherwise be reported "
+    "as a share several times the true one. The share as flagged is drawn beside it.",
     "When to doubt the correction. It assumes the model errs on your posts as it erred on the labelled posts "
     "the matrix was measured on. If the classified share of a stance is no larger than the rate at which the "
     "matrix says other posts are mistaken for it, the correction puts that stance at 0%; when the corrected "
@@ -86,7 +89,7 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
 
 def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
     """The confusion matrices the correction inverts, as rows of counts and rates, one block per language."""
-    from reports.shares import confusion_from_metrics, confusions_by_lang
+    from reports.shares import confusion_from_metrics, confusions_by_lang, safety_confusion_from_metrics
 
     blocks = [("all languages", confusion_from_metrics(metrics))]
     blocks += [(f"language {lang}", rows) for lang, rows in sorted(confusions_by_lang(metrics).items())]
@@ -99,6 +102,12 @@ def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
             total = sum(row) or 1
             cells = " / ".join(f"{count} ({count / total:.0%})" for count in row)
             lines.append(f"   true {stance:<10} {cells}")
+    concern = safety_confusion_from_metrics(metrics)
+    if concern is not None:
+        lines.append("safety concern, all languages (rows: truly voices one; columns: decided no / yes)")
+        for truth, row in zip(("no", "yes"), concern):
+            cells = " / ".join(f"{count} ({count / (sum(row) or 1):.0%})" for count in row)
+            lines.append(f"   true {truth:<10} {cells}")
     return lines
 
 

@@ -90,7 +90,13 @@ def _as_classified(group: GroupSummary, stance: str) -> str:
     return "" if raw is None or math.isnan(raw.share) else f"\nas classified {raw.share * 100:.1f}%"
 
 
-def _summary_rows(now: GroupSummary, before: GroupSummary, corrected: bool) -> list[list[str]]:
+def _as_flagged(group: GroupSummary) -> str:
+    share = group.safety_concern_raw[0]
+    return "" if math.isnan(share) else f"\nas flagged {share * 100:.1f}%"
+
+
+def _summary_rows(now: GroupSummary, before: GroupSummary, corrected: bool,
+                  safety_corrected: bool = False) -> list[list[str]]:
     rows = [["Relevant posts", f"{before.relevant:,}", f"{now.relevant:,}",
              f"{now.relevant - before.relevant:+,}"]]
     for stance in style.STANCE_ORDER:
@@ -101,8 +107,10 @@ def _summary_rows(now: GroupSummary, before: GroupSummary, corrected: bool) -> l
         rows.append([f"Share {style.STANCE_LABELS[stance]}", *cells, _change(pair[0], pair[1], True)])
     rows.append(["Mean sentiment (polarity)", _with_interval(before.sentiment, False),
                  _with_interval(now.sentiment, False), _change(now.sentiment, before.sentiment, False)])
-    rows.append(["Share voicing safety concern", _with_interval(before.safety_concern, True),
-                 _with_interval(now.safety_concern, True),
+    concern = [_with_interval(before.safety_concern, True), _with_interval(now.safety_concern, True)]
+    if safety_corrected:
+        concern = [concern[0] + _as_flagged(before), concern[1] + _as_flagged(now)]
+    rows.append(["Share voicing safety concern", *concern,
                  _change(now.safety_concern, before.safety_concern, True)])
     return rows
 
@@ -124,6 +132,8 @@ def summary_page(content: ReportContent) -> Figure:
     explanation = (f"Compared: {comparison.description}. {filters_text(content)}. Stance shares are "
                    f"{content.share_note}" + ("; below each, the share as the model classified the posts" if corrected
                                              else "") +
+                   ("; the share voicing a safety concern is corrected the same way, with the share the model "
+                    "flagged below it" if content.safety_corrected else "") +
                    f"; in brackets the 95% interval. '–': fewer than "
                    f"{plural(content.request.min_posts_per_period, 'relevant post')}.")
     figure.text(0.05, 0.865, wrapped(explanation, 165), fontsize=9, color="#333333", va="top", linespacing=1.3)
@@ -131,7 +141,7 @@ def summary_page(content: ReportContent) -> Figure:
     ax.set_axis_off()
     columns = ["", f"Previous\n{_span(comparison.previous_window)}", f"Current\n{_span(comparison.current_window)}",
                "Change (95% interval)"]
-    rows = _summary_rows(comparison.current, comparison.previous, corrected)
+    rows = _summary_rows(comparison.current, comparison.previous, corrected, content.safety_corrected)
     table = ax.table(cellText=rows, colLabels=columns, loc="upper center", cellLoc="left", colLoc="left",
                      colWidths=[0.22, 0.26, 0.26, 0.26])
     table.auto_set_font_size(False)
@@ -141,6 +151,8 @@ def summary_page(content: ReportContent) -> Figure:
         cell.set_edgecolor("#DDDDDD")
         if row == 0:
             cell.set_text_props(fontweight="bold")
+        if row == len(rows) and content.safety_corrected:
+            cell.set_height(cell.get_height() * 1.45)
         if row in (2, 3, 4):
             cell.set_height(cell.get_height() * (1.45 if corrected else 1))
             if column == 0:

@@ -60,7 +60,11 @@ class TimeSeries:
     stances_raw: dict[str, Interval]
     shares_corrected: bool
     aspects: dict[str, Interval]
+    #: The share voicing a safety concern, corrected when the model stored a safety confusion ...
     safety_concern: Interval
+    #: ... and the share the classifier flagged, with Wilson intervals.
+    safety_concern_raw: Interval
+    safety_corrected: bool
 
     def wide_intervals(self, limit: float = 0.4) -> float | None:
         """The median width of the drawn stance intervals when it exceeds ``limit``, else None."""
@@ -84,6 +88,8 @@ class GroupSummary:
     raw: dict[str, Share]
     #: Relevant posts with a sentiment score (languages without a scorer have none).
     sentiment_n: int = 0
+    #: The share flagged as voicing a safety concern (``safety_concern`` is corrected when it can be).
+    safety_concern_raw: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
 
 def mean_interval(n: float, total: float, squares: float) -> tuple[float, float, float]:
@@ -122,8 +128,9 @@ def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEst
         stances=estimator.estimate(stance_counts(counts)) if enough else hidden,
         raw=raw_shares(stance_counts(counts)) if enough else hidden,
         sentiment=sentiment if counts.get("sentiment_n", 0) >= min_posts else nan3,
-        safety_concern=proportion(counts.get("safety_concern", 0), relevant) if enough else nan3,
+        safety_concern=estimator.safety(counts.get("safety_concern", 0), relevant) if enough else nan3,
         sentiment_n=int(counts.get("sentiment_n", 0)),
+        safety_concern_raw=proportion(counts.get("safety_concern", 0), relevant) if enough else nan3,
     )
 
 
@@ -151,6 +158,7 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
 
     relevant = column("relevant")
     hidden = relevant < max(min_posts, 1)
+    nan3 = (math.nan, math.nan, math.nan)
     sentiment_n = column("sentiment_n")
     smooth = _rolling_mean(column("sentiment_sum"), sentiment_n, SMOOTHING_WINDOW[freq], min_posts)
     # The smoothed line never runs through a period whose own mean is hidden for having too few posts.
@@ -169,7 +177,10 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
                      for s in STANCES},
         shares_corrected=estimator.corrects,
         aspects={a: _proportions(column(f"aspect_{a}"), relevant, hidden) for a in ASPECTS},
-        safety_concern=_proportions(column("safety_concern"), relevant, hidden),
+        safety_concern=_interval([nan3 if h else estimator.safety(k, n)
+                                  for k, n, h in zip(column("safety_concern"), relevant, hidden)]),
+        safety_concern_raw=_proportions(column("safety_concern"), relevant, hidden),
+        safety_corrected=estimator.safety_confusion is not None,
     )
 
 

@@ -1,8 +1,10 @@
-"""Stance shares with intervals: corrected for classifier error when we can, plainly raw when we cannot.
+"""Stance and safety-concern shares with intervals: corrected for classifier error when we can, plainly raw
+when we cannot.
 
 A classifier that confuses "neutral" with "pro_closed" biases raw shares; classifiers.prevalence (another
-module) inverts the cross-validated confusion matrix to correct that. When that module or the matrix is
-missing, we fall back to raw shares with Wilson intervals and say so on the chart.
+module) inverts the cross-validated confusion matrix to correct that, and classifiers.binary_prevalence does
+the same for the share voicing a safety concern. When a module or the matrix is missing, we fall back to raw
+shares with Wilson intervals and say so on the chart.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from classifiers.binary_prevalence import corrected_binary_share, error_rates
 from classifiers.prevalence import ShareEstimate, wilson_interval
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES
@@ -66,6 +69,21 @@ def _checked(matrix) -> list[list[int]] | None:
     return rows if all(sum(row) > 0 for row in rows) else None
 
 
+def safety_confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | None:
+    """The 2x2 safety-concern confusion (rows true no / yes) from ModelVersion.metrics, if it can correct:
+    well-formed, both rows measured, and a true-positive rate above the false-positive rate."""
+    matrix = (metrics or {}).get("safety_confusion")
+    if not isinstance(matrix, list) or len(matrix) != 2 or not all(isinstance(r, list) and len(r) == 2
+                                                                    for r in matrix):
+        return None
+    try:
+        rows = [[int(v) for v in row] for row in matrix]
+        error_rates(rows)
+    except (TypeError, ValueError):
+        return None
+    return rows
+
+
 def raw_shares(counts: Mapping[str, int]) -> dict[str, Share]:
     total = sum(counts.values())
     result = {}
@@ -85,6 +103,8 @@ class ShareEstimator:
     n_boot: int = 200
     #: Confusions measured per language; ``for_lang`` uses them for one language's shares.
     by_lang: Mapping[str, list[list[int]]] = field(default_factory=dict)
+    #: The safety-concern confusion (2x2, rows true no / yes); None leaves that share as classified.
+    safety_confusion: list[list[int]] | None = None
 
     def for_lang(self, lang: str) -> ShareEstimator:
         """The estimator for posts in ``lang``: that language's confusion where one was measured."""
@@ -104,6 +124,12 @@ class ShareEstimator:
             s: Share(float(e.share), float(e.low), float(e.high), bool(e.corrected))
             for s, e in ((s, estimates[s]) for s in STANCES)
         }
+
+    def safety(self, flagged: float, relevant: float) -> tuple[float, float, float]:
+        """The share of relevant posts voicing a safety concern with its 95% interval, corrected when the
+        model stored a safety confusion."""
+        estimate = corrected_binary_share(int(flagged), int(relevant), self.safety_confusion, self.n_boot)
+        return (estimate.share, estimate.low, estimate.high)
 
     def describe(self) -> str:
         return CORRECTED_SHARES_NOTE if self.corrects else RAW_SHARES_NOTE

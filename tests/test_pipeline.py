@@ -230,6 +230,12 @@ def test_an_upgraded_shipped_model_replaces_the_earlier_shipped_one_but_not_a_us
     with sessions.begin() as session:
         active = active_model.ensure_active_model(session)
         assert (active.name, active.artefact_sha256) == (shipped["name"], shipped["sha256"])
+    with sessions.begin() as session:  # the same shipped model re-measured by a newer release
+        active = active_model.ensure_active_model(session)
+        active.metrics = {"stance_confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}
+    with sessions.begin() as session:
+        active = active_model.ensure_active_model(session)
+        assert active.name == shipped["name"] and active.metrics == shipped["metrics"]
     with sessions.begin() as session:  # a model the user trained and activated is kept
         own = ModelVersion(name="stance-20261206-mine", kind="stance", created_at=queries.utcnow(),
                            artefact=str(tmp_path / "mine"), artefact_sha256="1" * 64)

@@ -306,3 +306,32 @@ def test_plural_words_for_counts():
 
     assert [plural(n, "post") for n in (0, 1, 2, 1200)] == ["0 posts", "1 post", "2 posts", "1,200 posts"]
     assert plural(1.0, "run") == "1 run" and plural(3, "query", "queries") == "3 queries"
+
+
+def test_the_share_voicing_a_safety_concern_is_corrected_with_the_flagged_share_beside_it(tmp_path, database):
+    """A classifier that flags 8 % of the posts without a concern: 9 of 100 flagged is about what it flags
+    when nobody voices one, so the report must not state 9 %."""
+    august = date(2025, 8, 1)
+    with database.begin() as session:
+        version = add_version(session, metrics={"stance_confusion": EN_MATRIX,
+                                                "safety_confusion": [[920, 80], [30, 30]]})
+        for month, flagged in ((august, 9), (august - timedelta(days=31), 30)):
+            add_counts(session, version, month, {"neutral": flagged}, safety_concern=True)
+            add_counts(session, version, month, {"neutral": 100 - flagged})
+    with database() as session:
+        content = collect(session, request_for(tmp_path, freq="month"))
+        result = build_report(session, request_for(tmp_path, freq="month"))
+    series = content.series
+    month = series.starts.index(august)
+    assert series.safety_corrected and content.safety_corrected
+    assert series.safety_concern_raw.value[month] == pytest.approx(0.09)
+    assert series.safety_concern.value[month] < 0.04 and series.safety_concern.low[month] == 0.0
+    # 30 flagged of 100 is more than false positives explain: the corrected share is above the flagged one.
+    assert series.safety_concern.value[month - 1] > 0.4 > series.safety_concern_raw.value[month - 1]
+    assert content.total.safety_concern_raw[0] == pytest.approx(39 / 200)
+    assert content.total.safety_concern[0] > content.total.safety_concern_raw[0]
+    pages = pdf_pages(result)
+    assert "as flagged 9.0%" in pages[1] and "safety concern is corrected the same way" in pages[1]
+    assert "dotted: the share it flagged" in " ".join(pages)
+    assert "safety concern, all languages" in pages[8]
+    assert any("share voicing a safety concern at 2% against 9% flagged" in w for w in content.warnings)

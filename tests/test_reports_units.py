@@ -130,3 +130,25 @@ def test_methods_page_lists_the_correction_matrices_and_reports_pick_the_languag
     estimator = ShareEstimator(None, metrics["stance_confusion"], by_lang={"de": [[1, 0, 0]] * 3})
     assert estimator.for_lang("de").confusion == [[1, 0, 0]] * 3 and estimator.for_lang("fr") is estimator
     assert confusion_lines(None) == []
+
+
+def test_the_safety_concern_share_is_corrected_only_by_a_matrix_that_can_correct():
+    from reports.methods import confusion_lines
+    from reports.shares import ShareEstimator, safety_confusion_from_metrics
+
+    metrics = {"safety_confusion": [[920, 80], [30, 30]]}
+    assert safety_confusion_from_metrics(metrics) == [[920, 80], [30, 30]]
+    for broken in ([[1, 2, 3], [4, 5, 6]], [[10, 0], [0, 0]], [[50, 50], [60, 40]], "nope", None):
+        assert safety_confusion_from_metrics({"safety_confusion": broken}) is None
+    lines = confusion_lines(metrics)
+    assert lines[0].startswith("safety concern") and "80 (8%)" in lines[1] and "30 (50%)" in lines[2]
+
+    # 9 % flagged is what this classifier's false positives alone produce: the corrected share is about 2 %.
+    corrected = ShareEstimator(None, None, safety_confusion=metrics["safety_confusion"]).safety(54, 600)
+    raw = ShareEstimator(None, None).safety(54, 600)
+    assert raw[0] == pytest.approx(0.09) and raw[1] > 0.06
+    assert corrected[0] < 0.04 and corrected[1] == 0.0 < corrected[2] < 0.1
+    # The language's estimator keeps the safety matrix.
+    estimator = ShareEstimator(None, None, by_lang={"de": [[1, 0, 0]] * 3},
+                               safety_confusion=metrics["safety_confusion"])
+    assert estimator.for_lang("de").safety_confusion == metrics["safety_confusion"]

@@ -81,8 +81,10 @@ class Sentiment:
 
 @dataclass(frozen=True)
 class Aspects:
+    #: The share voicing a safety concern, corrected for classifier error when ``corrected_for_error``.
     safety_concern: Band
     shares: dict[str, list[Number]]
+    corrected_for_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Group:
     raw_shares: dict[str, Estimate]
     sentiment: Estimate
     safety_concern: Estimate
+    #: The share the classifier flagged as voicing a safety concern (what the posts link lists).
+    safety_concern_flagged: Estimate
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,8 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
         sentiment=Sentiment(_band(series.sentiment if series else None),
                             _numbers(series.sentiment_smooth) if series else []),
         aspects=Aspects(_band(series.safety_concern if series else None),
-                        {a: _numbers(series.aspects[a].value) if series else [] for a in ASPECTS}),
+                        {a: _numbers(series.aspects[a].value) if series else [] for a in ASPECTS},
+                        content.safety_corrected),
         markers=[Marker(m.day, m.tag, m.label, m.kind) for m in content.markers],
         total=_group(content.total, ""),
         languages=[_group(g, _LANGUAGE_CODES.get(g.label, g.label)) for g in content.languages],
@@ -253,7 +258,8 @@ def _group(summary: GroupSummary, key: str) -> Group:
     return Group(key, summary.label, summary.posts, summary.relevant,
                  {s: _estimate(summary.stances[s]) for s in STANCES},
                  {s: _estimate(summary.raw[s]) for s in STANCES if summary.raw and s in summary.raw},
-                 _estimate(summary.sentiment), _estimate(summary.safety_concern))
+                 _estimate(summary.sentiment), _estimate(summary.safety_concern),
+                 _estimate(summary.safety_concern_raw))
 
 
 # --- CSV: what a chart shows, one row per period (or per group) ---------------------------------------
