@@ -92,6 +92,29 @@ def test_text_features_max_char_features_keeps_most_frequent():
     assert all(isinstance(i, int) for i in capped.char_vocabulary_.values())  # plain ints keep skops small
 
 
+def test_text_features_save_their_vocabularies_as_one_string_each_and_read_old_dicts_too(tmp_path):
+    import skops.io as sio
+
+    features = GroupedTextFeatures(min_df=1).fit([("a", t) for t in OPEN] + [("b", t) for t in CLOSED])
+    state = features.__getstate__()
+    assert isinstance(state["word_vocabulary_"], str) and isinstance(state["char_vocabulary_"], str)
+    assert isinstance(features.word_vocabulary_, dict)  # saving leaves the fitted object as it was
+    path = tmp_path / "features.skops"
+    sio.dump(features, path)
+    loaded = sio.load(path, trusted=["classifiers.features.GroupedTextFeatures"])
+    assert loaded.word_vocabulary_ == features.word_vocabulary_
+    assert loaded.char_vocabulary_ == features.char_vocabulary_
+    texts = [("a", "release the weights!"), ("b", "keep it closed 🔒")]
+    assert (loaded.transform(texts) != features.transform(texts)).nnz == 0
+    # A model saved before kept the dicts in its state; it still loads.
+    old = clone(features)
+    old.__setstate__({**features.__dict__})
+    assert old.word_vocabulary_ == features.word_vocabulary_
+    empty = TextFeatures(min_df=1)
+    empty.__setstate__({**empty.__dict__, "word_vocabulary_": "", "char_vocabulary_": "a\nb"})
+    assert empty.word_vocabulary_ == {} and empty.char_vocabulary_ == {"a": 0, "b": 1}
+
+
 def test_grouped_text_features_blocks():
     texts = OPEN + CLOSED
     groups = ["a"] * len(OPEN) + ["b"] * len(CLOSED)
