@@ -158,7 +158,6 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
 
     relevant = column("relevant")
     hidden = relevant < max(min_posts, 1)
-    nan3 = (math.nan, math.nan, math.nan)
     sentiment_n = column("sentiment_n")
     smooth = _rolling_mean(column("sentiment_sum"), sentiment_n, SMOOTHING_WINDOW[freq], min_posts)
     # The smoothed line never runs through a period whose own mean is hidden for having too few posts.
@@ -177,9 +176,8 @@ def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator:
                      for s in STANCES},
         shares_corrected=estimator.corrects,
         aspects={a: _proportions(column(f"aspect_{a}"), relevant, hidden) for a in ASPECTS},
-        safety_concern=_interval([nan3 if h else estimator.safety(k, n)
-                                  for k, n, h in zip(column("safety_concern"), relevant, hidden)]),
-        safety_concern_raw=_proportions(column("safety_concern"), relevant, hidden),
+        safety_concern=_interval([g.safety_concern for g in groups]),
+        safety_concern_raw=_interval([g.safety_concern_raw for g in groups]),
         safety_corrected=estimator.safety_confusion is not None,
     )
 

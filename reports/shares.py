@@ -73,12 +73,11 @@ def safety_confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | 
     """The 2x2 safety-concern confusion (rows true no / yes) from ModelVersion.metrics, if it can correct:
     well-formed, both rows measured, and a true-positive rate above the false-positive rate."""
     matrix = (metrics or {}).get("safety_confusion")
-    if not isinstance(matrix, list) or len(matrix) != 2 or not all(isinstance(r, list) and len(r) == 2
-                                                                    for r in matrix):
+    if not isinstance(matrix, list):
         return None
     try:
         rows = [[int(v) for v in row] for row in matrix]
-        error_rates(rows)
+        error_rates(rows)  # checks the shape and the counts too
     except (TypeError, ValueError):
         return None
     return rows
