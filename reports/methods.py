@@ -95,19 +95,22 @@ def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
     blocks += [(f"language {lang}", rows) for lang, rows in sorted(confusions_by_lang(metrics).items())]
     lines = []
     for label, rows in blocks:
-        if rows is None:
-            continue
-        lines.append(f"{label} (rows: true stance; columns: decided pro-open / pro-closed / neutral)")
-        for stance, row in zip(("pro-open", "pro-closed", "neutral"), rows):
-            total = sum(row) or 1
-            cells = " / ".join(f"{count} ({count / total:.0%})" for count in row)
-            lines.append(f"   true {stance:<10} {cells}")
+        if rows is not None:
+            lines += _count_rows(f"{label} (rows: true stance; columns: decided pro-open / pro-closed / neutral)",
+                                 ("pro-open", "pro-closed", "neutral"), rows)
     concern = safety_confusion_from_metrics(metrics)
     if concern is not None:
-        lines.append("safety concern, all languages (rows: truly voices one; columns: decided no / yes)")
-        for truth, row in zip(("no", "yes"), concern):
-            cells = " / ".join(f"{count} ({count / (sum(row) or 1):.0%})" for count in row)
-            lines.append(f"   true {truth:<10} {cells}")
+        lines += _count_rows("safety concern, all languages (rows: truly voices one; columns: decided no / yes)",
+                             ("no", "yes"), concern)
+    return lines
+
+
+def _count_rows(header: str, truths: tuple[str, ...], rows: list[list[int]]) -> list[str]:
+    """A confusion matrix under ``header``: one line per true label, each count with its share of the row."""
+    lines = [header]
+    for truth, row in zip(truths, rows):
+        cells = " / ".join(f"{count} ({count / (sum(row) or 1):.0%})" for count in row)
+        lines.append(f"   true {truth:<10} {cells}")
     return lines
 
 
