@@ -95,7 +95,7 @@ def public(data_dir: Path) -> list[str]:
         lines.append("Sentiment via `stance predict` (language detected from the text):")
         per_class: list[str] = []
         lines.append(f"  {'test set':<16} {'n':>6} {'metric':<14} {'target':>6} {'majority':>9} {'baseline':>16} "
-                     f"{'ours':>7} {'no sentiment':>13}")
+                     f"{'ours':>7} {'no sentiment':>13}  status")
         for name, lang, load, metric_name, metric, target in SENTIMENT_SETS:
             try:
                 data = load(data_dir)
@@ -115,10 +115,12 @@ def public(data_dir: Path) -> list[str]:
             majority = [Counter(data.labels).most_common(1)[0][0]] * len(data.labels)
             baseline_predicted = list(scorer.predict(data.texts))
             baseline = metric(data.labels, baseline_predicted)
+            ours = metric(data.labels, predicted)
+            # Four decimals and a plain verdict: 1,796 of 2,566 right prints as 0.700 with three, yet misses 0.70.
             lines.append(f"  {name:<16} {len(data):>6} {metric_name:<14} {target:>6.2f} "
                          f"{metric(data.labels, majority):>9.3f} "
-                         f"{baseline_name + ' ' + format(baseline, '.3f'):>16} {metric(data.labels, predicted):>7.3f} "
-                         f"{sum(p == 'none' for p in predicted):>13}")
+                         f"{baseline_name + ' ' + format(baseline, '.3f'):>16} {ours:>7.4f} "
+                         f"{sum(p == 'none' for p in predicted):>13}  {'met' if ours >= target else 'missed'}")
             per_class += class_table(f"{name}, per class", data.labels, predicted, SENTIMENTS,
                                      {baseline_name: baseline_predicted})
     return lines + per_class

@@ -281,11 +281,11 @@ def speed(data_dir: Path, n: int = 3000) -> list[str]:
             writer = csv.writer(handle)
             writer.writerow(["text"])
             writer.writerows([t] for t in texts)
-        encoder._recent.clear()
+        encoder.forget_recent()
         started = time.perf_counter()
         predict_file(source, Path(tmp) / "out.csv")
         cold = time.perf_counter() - started
-        encoder._recent.clear()
+        encoder.forget_recent()
         started = time.perf_counter()
         predict_file(source, Path(tmp) / "out.csv")
         warm = time.perf_counter() - started

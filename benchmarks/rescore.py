@@ -82,7 +82,10 @@ def build(path: Path, n: int) -> None:
 def run(n: int = 1_000_000, workers: tuple[int, ...] = (1, 2)) -> list[str]:
     """Time the re-score with each number of worker processes in ``workers``, side by side in one run."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"rescore-{n}.db"
+    # Named after the sentiment scorers too: a database built by older scorers holds sentiment the current
+    # ones would all score again, which is a release's one-time cost, not a re-score's.
+    scorers = load_post_classifier().sentiment.scorer_names
+    path = CACHE / f"rescore-{n}-{'-'.join(sorted(scorers.values()))}.db"
     if not path.exists():
         started = time.perf_counter()
         partial = path.with_suffix(".building")

@@ -40,11 +40,17 @@ class LearnedSentimentScorer(SentimentScorer):
         regression can weigh meaning differently in news and forum passages than in the short tweets that
         make up most of the public corpora, while both still share the first copy.
     :param random_state: seed of the solver, for reproducible artefacts.
+
+    ``fit(..., projection=...)`` takes a fitted :class:`~classifiers.sentiment.projection.SentimentProjection`:
+    the scorer then reads the embedding tuned for sentiment instead of USE's own (``embedding_name`` says
+    which), and keeps the projection. Embeddings passed in must be the ones it reads; ``SentimentRouter``
+    passes the stored USE embeddings only to scorers that read them.
     """
 
     #: Artefacts saved before these parameters existed load without them (skops restores ``__dict__``).
     long_text_chars: int | None = None
     offsets_max_chars: int | None = None
+    projection_ = None
 
     def __init__(
         self,
@@ -82,13 +88,14 @@ class LearnedSentimentScorer(SentimentScorer):
 
     def fit(
         self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | np.ndarray | None = None,
-        embeddings=None,
+        embeddings=None, projection=None,
     ) -> LearnedSentimentScorer:
         """Fit features and classifier; ``y`` must use the labels negative/neutral/positive only."""
         unknown = set(y) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown labels {sorted(unknown)}; expected {LABELS}")
         texts, labels = list(X), list(y)
+        self.projection_ = projection
         self.features_ = PostFeatures(
             lang=self.lang,
             char_ngrams=self.char_ngrams,
@@ -103,10 +110,23 @@ class LearnedSentimentScorer(SentimentScorer):
         self.classes_ = np.array(LABELS)
         return self
 
+    @property
+    def embedding_name(self) -> str | None:
+        """The embedding this scorer reads: ``encoder.NAME``, a tuned projection's name, or None."""
+        if not self.embedding_weight:
+            return None
+        return encoder.NAME if self.projection_ is None else self.projection_.name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The embeddings this scorer reads, as stored (float16 values)."""
+        if self.projection_ is None:
+            return encoder.encode(texts)
+        return encoder.as_stored(self.projection_.transform(encoder.pooled(texts)))
+
     def _with_embeddings(self, features: sp.csr_matrix, texts: list[str], embeddings) -> sp.csr_matrix:
         if not self.embedding_weight:
             return features
-        vectors = encoder.encode(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        vectors = self.embed(texts) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
         weighted = vectors * self.embedding_weight
         blocks = [features, sp.csr_matrix(weighted)]
         if self.long_text_chars is not None:

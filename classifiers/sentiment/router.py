@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from classifiers import encoder
 from classifiers.language import LanguageDetector
 from classifiers.sentiment.artefacts import default_artefact_dir, load_scorer
 from classifiers.sentiment.base import SentimentScorer
@@ -33,7 +34,8 @@ class SentimentRouter:
 
     def score(self, texts: Sequence[str], langs: Sequence[str], embeddings=None) -> list[SentimentResult | None]:
         """One result per text, in order; texts of the same language are scored in one batch. ``embeddings``
-        (one row per text) are passed on to scorers that read them, so nothing is encoded twice."""
+        (USE's own, one row per text) are passed on to scorers that read them, so nothing is encoded twice; a
+        scorer reading a tuned embedding computes it from the same token pass (``encoder.pooled``)."""
         if len(texts) != len(langs):
             raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
         results: list[SentimentResult | None] = [None] * len(texts)
@@ -42,7 +44,8 @@ class SentimentRouter:
             if not positions:
                 continue
             batch = [texts[i] for i in positions]
-            vectors = None if embeddings is None else embeddings[positions]
+            reads_stock = getattr(scorer, "embedding_name", encoder.NAME) == encoder.NAME
+            vectors = None if embeddings is None or not reads_stock else embeddings[positions]
             labels, polarities = scorer.label_and_polarity(batch, vectors)
             for i, label, polarity in zip(positions, labels, polarities, strict=True):
                 results[i] = SentimentResult(str(label), float(polarity), scorer.name)
