@@ -88,7 +88,11 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        return np.asarray(self._output(self.pooled(texts)), dtype=np.float32)
+        return self.from_pooled(self.pooled(texts))
+
+    def from_pooled(self, pooled) -> np.ndarray:
+        """USE's own embeddings of texts already pooled by :meth:`pooled`."""
+        return np.asarray(self._output(pooled), dtype=np.float32)
 
     def output_weights(self) -> dict[str, np.ndarray]:
         """USE's own output layers, the start of a tuned projection (``classifiers.sentiment.projection``)."""
@@ -115,7 +119,7 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     found = {t: _recent[t] for t in texts if t in _recent}
     todo = list(dict.fromkeys(t for t in texts if t not in found))
     if todo:
-        found.update(zip(todo, default_encoder()._output(pooled(todo))))
+        found.update(zip(todo, default_encoder().from_pooled(pooled(todo))))
         for text in todo[-RECENT_TEXTS:]:
             if len(_recent) >= RECENT_TEXTS:
                 del _recent[next(iter(_recent))]  # the oldest entry: dicts keep insertion order
