@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
@@ -28,6 +29,7 @@ from monitor.ingest.records import InvalidRecord, PostRecord, checked
 from storage import queries
 from storage.engine import read_only_session_factory
 from storage.models import CollectionRun
+from storage.retry import retry_aborted
 
 log = logging.getLogger(__name__)
 
@@ -348,16 +350,20 @@ def classify_pending(
         known = [SentimentResult(*stored[row.id]) if row.id in stored else None for row in batch]
         labels = classifier.classify(texts, langs, embeddings, known)
         now = queries.utcnow()
-        with sessions.begin() as session:
-            queries.insert_embeddings(session, new_embeddings)
-            queries.insert_classifications(
-                session,
-                [classification_row(row.id, model_version_id, label, now) for row, label in zip(batch, labels)],
-            )
+        rows = [classification_row(row.id, model_version_id, label, now) for row, label in zip(batch, labels)]
+        # Worker processes can deadlock on rollup rows; the loser runs its write again (storage.retry).
+        retry_aborted(partial(_write_batch, sessions, new_embeddings, rows))
         done += len(batch)
         after_id = batch[-1].id
         if on_batch:
             on_batch(len(batch))
+
+
+def _write_batch(sessions: sessionmaker[Session], embeddings: list[dict], rows: list[dict]) -> None:
+    """One batch's new embeddings and its classifications, in one transaction."""
+    with sessions.begin() as session:
+        queries.insert_embeddings(session, embeddings)
+        queries.insert_classifications(session, rows)
 
 
 def _embeddings(classifier, batch, encoder: str) -> tuple[np.ndarray, list[dict]]:
