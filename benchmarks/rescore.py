@@ -24,12 +24,12 @@ sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resol
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
-from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier  # noqa: E402
+from classifiers import DEFAULT_STANCE_ARTEFACT, encoder, load_post_classifier, load_sentiment_router  # noqa: E402
 from classifiers.embedding_cache import CachedEmbedder  # noqa: E402
 from classifiers.training import load_training_data  # noqa: E402
 from monitor import jobs  # noqa: E402
 from monitor.config import load_settings  # noqa: E402
-from monitor.ingest.pipeline import classification_row  # noqa: E402
+from monitor.ingest.classify import classification_row  # noqa: E402
 from storage.engine import open_database  # noqa: E402
 from storage.models import Classification, ModelVersion, Post, PostEmbedding  # noqa: E402
 from storage.queries import activate_model_version  # noqa: E402
@@ -84,7 +84,7 @@ def run(n: int = 1_000_000, workers: tuple[int, ...] = (1, 2)) -> list[str]:
     CACHE.mkdir(exist_ok=True)
     # Named after the sentiment scorers too: a database built by older scorers holds sentiment the current
     # ones would all score again, which is a release's one-time cost, not a re-score's.
-    scorers = load_post_classifier().sentiment.scorer_names
+    scorers = load_sentiment_router().scorer_names
     path = CACHE / f"rescore-{n}-{'-'.join(sorted(scorers.values()))}.db"
     if not path.exists():
         started = time.perf_counter()

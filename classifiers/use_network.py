@@ -19,6 +19,8 @@ import numpy as np
 
 #: The three CNN branches as (n-gram order, tokens of left context).
 ORDERS = ((2, 0), (3, 1), (5, 2))
+MAX_LEFT = max(left for _, left in ORDERS)
+MAX_RIGHT = max(order - 1 - left for order, left in ORDERS)
 CNN_DIM = 256
 EMB_DIM = 512
 POOLED_DIM = EMB_DIM + len(ORDERS) * CNN_DIM
@@ -99,22 +101,22 @@ class PooledNetwork:
         projected += b.proj_b
         _layernorm(projected, b.ln_g_all, b.ln_b_all, self.eps)
         features = [embedded]
-        # One zero row past the end stands for every window slot outside the token's own text.
+        # The widest window once; each branch reads its columns. Row n of the scratch is zero and stands for
+        # every window slot outside the token's own text.
+        window = np.arange(n)[:, None] + np.arange(-MAX_LEFT, MAX_RIGHT + 1)
+        window = np.where((window < 0) | (window >= n), n, window)
+        window[sentence[np.minimum(window, n - 1)] != sentence[:, None]] = n
         scratch = np.zeros((n + 1, CNN_DIM), dtype=np.float32)
-        positions = np.arange(n)
         for branch, (order, left) in enumerate(ORDERS):
-            window = positions[:, None] + np.arange(-left, order - left)
-            outside = (window < 0) | (window >= n)
-            window = np.where(outside, n, window)
-            window[sentence[np.minimum(window, n - 1)] != sentence[:, None]] = n
+            columns = window[:, MAX_LEFT - left:MAX_LEFT - left + order]
             x = projected[:, branch * CNN_DIM:(branch + 1) * CNN_DIM]
             scratch[:n] = x
-            hidden = scratch[window].reshape(n, -1) @ b.w1[branch]
+            hidden = scratch[columns].reshape(n, -1) @ b.w1[branch]
             hidden += b.b1[branch]
             np.maximum(hidden, 0, out=hidden)
             hidden += x
             scratch[:n] = hidden
-            out = scratch[window].reshape(n, -1) @ b.w2[branch]
+            out = scratch[columns].reshape(n, -1) @ b.w2[branch]
             out += b.b2[branch]
             np.maximum(out, 0, out=out)
             out += hidden

@@ -20,8 +20,9 @@ from monitor.collectors import Collector, FetchWindow, ItemError, registry
 from monitor.collectors.file import FileCollector
 from monitor.config import Settings
 from monitor.errors import MonitorError
+from monitor.ingest.classify import classify_pending
 from monitor.ingest.columns import SIMPLE, ColumnMap
-from monitor.ingest.pipeline import IngestContext, RunSummary, classify_pending, collect_query
+from monitor.ingest.pipeline import IngestContext, RunSummary, collect_query
 from monitor.ingest.privacy import load_salt, salt_file_for
 from storage import queries
 from storage.engine import open_database, open_sqlite_read_only, read_only_session_factory

@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 
 from classifiers.language import LanguageDetector
 from monitor.collectors import Page
-from monitor.ingest.pipeline import IngestContext, classify_pending, collect_query, ingest
+from monitor.ingest.classify import classify_pending
+from monitor.ingest.pipeline import IngestContext, collect_query, ingest
 from monitor.ingest.records import InvalidRecord, PostRecord
 from storage import queries
 from storage.models import Classification, CollectionRun, ModelVersion, Post

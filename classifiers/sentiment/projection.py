@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -61,6 +62,7 @@ class SentimentProjection(TransformerMixin, BaseEstimator):
         groups = np.zeros(len(labels), dtype=int) if groups is None else np.unique(groups, return_inverse=True)[1]
         given = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         weight = _balanced(labels, groups, given)
+        self.__dict__.pop("name", None)  # a refit changes the weights, so their name
         rng = np.random.RandomState(self.random_state)
         params = {name: np.array(initial[name], dtype=np.float64) for name in OUTPUT_WEIGHTS}
         bound = 1 / np.sqrt(512)
@@ -84,9 +86,10 @@ class SentimentProjection(TransformerMixin, BaseEstimator):
         self.weights_ = {name: params[name].astype(np.float32) for name in OUTPUT_WEIGHTS}
         return self
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """``use-m3-sentiment-`` and the first 10 hex digits of the sha256 of the tuned weights."""
+        """``use-m3-sentiment-`` and the first 10 hex digits of the sha256 of the tuned weights (hashed once:
+        the router asks for it with every batch)."""
         check_is_fitted(self, "weights_")
         digest = hashlib.sha256()
         for key in OUTPUT_WEIGHTS:

@@ -94,7 +94,7 @@ def classify_posts(settings, model_version_id: int, post_ids: list[int] | None =
                    first_id: int | None = None, last_id: int | None = None) -> int:
     """Classify the posts among ``post_ids`` (or with ids in [first_id, last_id]) that ``model_version_id``
     has not classified yet; returns how many it classified (0 when all were done already)."""
-    from monitor.ingest.pipeline import classify_pending
+    from monitor.ingest.classify import classify_pending
 
     classifier = _classifier(settings, model_version_id)
     batch = len(post_ids) if post_ids else settings.cluster.batch_size
