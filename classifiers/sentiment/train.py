@@ -102,6 +102,9 @@ TOPIC_WEIGHT = 3.0
 #: GermEval is the only non-tweet public corpus and has the fewest texts; weighting it up keeps news and
 #: customer feedback from being scored like tweets.
 GERMEVAL_WEIGHT = 3.0
+#: Comments picked for labelling in ways that are no sample of sentiment, or that would swamp the other
+#: communities (``topic_posts`` says why).
+SKIPPED_PICKS = frozenset({"uncertainty", "random"})
 #: Seed posts written for the topic heads only (``topic_posts`` says why).
 TOPIC_ONLY_TAGS = frozenset({"short", "direct"})
 #: Offsets searched for the negative and positive decision values (neutral stays at 0).
@@ -148,9 +151,13 @@ def topic_posts(root: Path, lang: str) -> tuple[TopicTexts, TopicTexts]:
     were written to teach the topic heads arguments against their keywords, and with them in, every validation
     set fell (English web passages 0.635 -> 0.593 macro-F1, German web passages 0.448 -> 0.428, GermEval dev
     0.683 -> 0.663 micro-F1). The 400 posts tagged ``direct`` are left out for the same reason: written to teach
-    the topic heads that plain risk words ("Open models are dangerous.") can mean what they say."""
+    the topic heads that plain risk words ("Open models are dangerous.") can mean what they say. So are the
+    5,258 Reddit comments of the later random draws (``"picked": "random"``, 12% relevant), labelled to teach
+    the topic heads relevance: with them in, Reddit comments would make up most of the English topic posts, and
+    the English web validation passages fell 0.623 -> 0.588 macro-F1 (seed posts 0.704 -> 0.711, TweetEval
+    val-b macro-recall 0.690 -> 0.681)."""
     examples = [x for x in load_training_data(root).train
-                if (x.get("lang") or "en") == lang and x.get("sentiment") and x.get("picked") != "uncertainty"
+                if (x.get("lang") or "en") == lang and x.get("sentiment") and x.get("picked") not in SKIPPED_PICKS
                 and not TOPIC_ONLY_TAGS.intersection(x.get("tags", ()))]
 
     def part(validation: bool) -> TopicTexts:
