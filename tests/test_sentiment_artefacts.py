@@ -17,7 +17,7 @@ from classifiers.sentiment.artefacts import (
     sha256_of,
 )
 from classifiers.sentiment.features import PostFeatures
-from classifiers.sentiment.train import tune_offsets
+from classifiers.sentiment.offsets import tune_offsets
 
 TEXTS = [
     "Das ist großartig, ich freue mich sehr!",

@@ -121,7 +121,7 @@ class LearnedSentimentScorer(SentimentScorer):
         """The embeddings this scorer reads, as stored (float16 values)."""
         if self.projection_ is None:
             return encoder.encode(texts)
-        return encoder.as_stored(self.projection_.transform(encoder.pooled(texts)))
+        return self.projection_.embed(texts)
 
     def _with_embeddings(self, features: sp.csr_matrix, texts: list[str], embeddings) -> sp.csr_matrix:
         if not self.embedding_weight:

@@ -100,6 +100,13 @@ class SentimentProjection(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "weights_")
         return OutputLayers(self.weights_)(X).astype(np.float32)
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The tuned embeddings of ``texts`` as stored (float16 values), from the encoder's token pass, which
+        the embeddings of USE's own output layers share (``classifiers.encoder.pooled``)."""
+        from classifiers import encoder
+
+        return encoder.as_stored(self.transform(encoder.pooled(texts)))
+
 
 def _balanced(labels: np.ndarray, groups: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Weights with every class of a group weighing the same in total, normalised to mean 1."""

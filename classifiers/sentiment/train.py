@@ -40,6 +40,7 @@ from classifiers.sentiment.base import LABELS
 from classifiers.sentiment.corpora import LabelledTexts
 from classifiers.sentiment.metrics import METRICS, macro_f1_pos_neg, macro_recall, micro_f1
 from classifiers.sentiment.model import LearnedSentimentScorer
+from classifiers.sentiment.offsets import tune_offsets
 from classifiers.sentiment.projection import SentimentProjection
 from classifiers.training import Embedder, load_training_data
 
@@ -107,10 +108,6 @@ GERMEVAL_WEIGHT = 3.0
 SKIPPED_PICKS = frozenset({"uncertainty", "random"})
 #: Seed posts written for the topic heads only (``topic_posts`` says why).
 TOPIC_ONLY_TAGS = frozenset({"short", "direct"})
-#: Offsets searched for the negative and positive decision values (neutral stays at 0).
-OFFSET_GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
-#: Offsets are kept only if they beat zero offsets by this much on the held-out data they were chosen on.
-MIN_OFFSET_GAIN = 0.005
 
 
 def data_hash(data: LabelledTexts) -> str:
@@ -243,40 +240,9 @@ def fit_projection(root: Path) -> SentimentProjection:
 
 def projected_embedder(projection: SentimentProjection, cache_dir: Path | None) -> Embedder:
     """The projection's embeddings as stored, cached on disk under its name like USE's own."""
-    def embed(texts):
-        return encoder.as_stored(projection.transform(encoder.pooled(texts)))
-
     # No bundled vectors: those are USE's own embeddings of the seed posts.
-    return CachedEmbedder(embed, None if cache_dir is None else cache_dir / f"embeddings-{projection.name}.npz",
-                          bundled=None)
-
-
-def tune_offsets(
-    decisions: list[np.ndarray], objective: Callable[[list[np.ndarray]], float],
-    applies: list[np.ndarray] | None = None,
-) -> tuple[tuple[float, float, float], float]:
-    """The (negative, 0, positive) offsets on :data:`OFFSET_GRID` that maximise ``objective``.
-
-    ``decisions`` are held-out decision values (one array per evaluation set, columns in LABELS order);
-    ``objective`` receives the predicted labels of each set; ``applies`` (one boolean array per set) says
-    which rows the offsets are added to (all by default). Ties keep the offsets closest to zero, and a gain
-    below :data:`MIN_OFFSET_GAIN` over zero offsets returns zero offsets.
-    """
-    labels = np.array(LABELS)
-    masks = [np.ones((len(d), 1)) for d in decisions] if applies is None else [
-        np.asarray(a, dtype=float)[:, None] for a in applies]
-    best: tuple[float, tuple[float, float, float], float] = (-1.0, (0.0, 0.0, 0.0), 0.0)
-    for negative in OFFSET_GRID:
-        for positive in OFFSET_GRID:
-            offsets = np.array([negative, 0.0, positive])
-            score = objective([labels[(d + m * offsets).argmax(axis=1)] for d, m in zip(decisions, masks, strict=True)])
-            size = abs(negative) + abs(positive)
-            if score > best[0] + 1e-12 or (abs(score - best[0]) <= 1e-12 and size < best[2]):
-                best = (score, (float(negative), 0.0, float(positive)), size)
-    baseline = objective([labels[d.argmax(axis=1)] for d in decisions])
-    if best[0] < baseline + MIN_OFFSET_GAIN:
-        return (0.0, 0.0, 0.0), baseline
-    return best[1], best[0]
+    path = None if cache_dir is None else cache_dir / f"embeddings-{projection.name}.npz"
+    return CachedEmbedder(projection.embed, path, bundled=None)
 
 
 def _validate(lang: str, fit_parts, held_out: list[LabelledTexts], objective, embed: Embedder, projection=None):
