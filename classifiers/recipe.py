@@ -86,6 +86,8 @@ def train_topic_model(
         "stance_confusion": smoothed_confusion(confusion["all"], confusion["all_sources"]),
         "stance_confusion_by_lang": {lang: smoothed_confusion(rows, confusion["all_sources"])
                                      for lang, rows in confusion["by_lang"].items()},
+        "stance_confusion_by_community": {community: smoothed_confusion(rows, confusion["all_sources"])
+                                          for community, rows in confusion["by_community"].items()},
         "stance_confusion_real": confusion["all"],
         "stance_confusion_all_sources": confusion["all_sources"],
         # The same for the share voicing a safety concern, a rare label whose false positives swamp it.

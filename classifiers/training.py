@@ -43,6 +43,9 @@ SECOND_WEB_LABELS = "web_labels_second_annotator.jsonl"
 #: is outside the ``pool_labels_*`` files that training reads).
 SECOND_POOL_LABELS = "pool_heldout_second_annotator.jsonl"
 REAL_SOURCES = ("pool", "web", "stored")
+#: The labelled communities whose classifier error is measured apart, by training source. The reports correct
+#: each platform's posts with the confusion of the community its posts resemble (``reports.shares``).
+COMMUNITIES = {"pool": "reddit", "web": "web"}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -256,23 +259,36 @@ def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], la
     population: decided-relevant posts, with the true stance of an off-topic one counted as neutral (what the
     report's neutral share then also holds). ``all`` is over real posts, ``all_sources`` with the seed posts
     too, and ``by_lang`` over real posts per language where every true stance has ``min_row`` real examples.
+    ``by_community`` holds the matrix of each labelled community (``COMMUNITIES``) where every true stance
+    has ``min_row`` examples: the model errs at different rates on Reddit comments and on web passages, and a
+    matrix pooled over both corrects neither (``classifiers.prevalence``). It is not split by language: the
+    German web passages alone lack pro-open and pro-closed examples, and a report corrected per community and
+    language would split a month's posts into groups of a handful.
     """
     relevant = np.asarray(labels["relevant"], dtype=bool)
     real = np.array([x["source"] in REAL_SOURCES for x in examples])
     gold = np.array([x["stance"] if x["relevant"] else "neutral" for x in examples])
     decided = np.asarray(labels["stance"])
     lang = np.array([x.get("lang") or "en" for x in examples])
+    source = np.array([x["source"] for x in examples])
 
     def matrix(mask):
         if not mask.any():
             return [[0] * len(STANCES) for _ in STANCES]
         return confusion_matrix(gold[mask], decided[mask], labels=list(STANCES)).tolist()
 
-    result = {"all": matrix(relevant & real), "all_sources": matrix(relevant), "by_lang": {}}
+    def measured(mask) -> list[list[int]] | None:
+        rows = matrix(mask)
+        return rows if min(sum(row) for row in rows) >= min_row else None
+
+    result: dict = {"all": matrix(relevant & real), "all_sources": matrix(relevant), "by_lang": {},
+                    "by_community": {}}
     for code in langs:
-        rows = np.array(matrix(relevant & real & (lang == code)))
-        if rows.sum(axis=1).min() >= min_row:
-            result["by_lang"][code] = rows.tolist()
+        if (rows := measured(relevant & real & (lang == code))) is not None:
+            result["by_lang"][code] = rows
+    for training_source, community in COMMUNITIES.items():
+        if (rows := measured(relevant & (source == training_source))) is not None:
+            result["by_community"][community] = rows
     return result
 
 

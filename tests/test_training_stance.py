@@ -202,6 +202,8 @@ def test_stance_confusion_counts_the_real_posts_decided_relevant():
     assert confusion["all"] == [[10, 0, 0], [10, 0, 0], [11, 0, 0]]
     assert confusion["all_sources"] == [[20, 0, 0], [20, 0, 0], [21, 0, 0]]
     assert confusion["by_lang"] == {"en": confusion["all"]}
+    # Per community: the web passages have 10 of every stance; the pool has none, so it has no matrix.
+    assert confusion["by_community"] == {"web": confusion["all"]}
 
 
 def test_shipped_artefact_metadata_and_loading():
@@ -209,7 +211,8 @@ def test_shipped_artefact_metadata_and_loading():
     assert (DEFAULT_STANCE_ARTEFACT / artefacts.MODEL_FILE).stat().st_size < 20_000_000
     for key in ("name", "sha256", "metrics", "params", "data_hash", "decision_rule", "git_commit"):
         assert key in metadata
-    for key in ("cross_validated", "held_out", "stance_confusion", "stance_confusion_by_lang"):
+    for key in ("cross_validated", "held_out", "stance_confusion", "stance_confusion_by_lang",
+                "stance_confusion_by_community"):
         assert key in metadata["metrics"]
     assert np.array(metadata["metrics"]["stance_confusion"]).shape == (3, 3)
     assert metadata["decision_rule"] == model.decision_rule.to_dict()
