@@ -1,4 +1,5 @@
-"""Do corrected shares beat counted ones on real posts? Held-out posts resampled at known true shares.
+"""Do corrected shares beat counted ones on real posts? Held-out posts as they are, and resampled at known
+true shares.
 
     python benchmarks/quality.py --only prevalence
 
@@ -18,7 +19,12 @@ from classifiers import artefacts, load_post_classifier
 from classifiers.binary_prevalence import corrected_binary_share
 from classifiers.labels import STANCES
 from classifiers.prevalence import corrected_shares
-from classifiers.training import load_training_data
+from classifiers.training import COMMUNITIES, load_training_data
+from reports.shares import COMMUNITY_OF_SOURCE, Confusions, ShareEstimator, find_corrector
+
+#: A platform whose posts the reports correct as each labelled community (``reports.shares``).
+PLATFORM_OF = {community: next(p for p, c in COMMUNITY_OF_SOURCE.items() if c == community)
+               for community in COMMUNITIES.values()}
 
 
 def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int = 0) -> list[str]:
@@ -37,7 +43,8 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
     decided = np.array([STANCES.index(y.stance) for _, y in kept])
     pools = [np.flatnonzero(gold == k) for k in range(3)]
     rng = np.random.default_rng(seed)
-    lines = [f"Stance shares among held-out real posts decided relevant ({len(kept)}; per true stance "
+    lines = by_community(kept, metadata["metrics"])
+    lines += [f"Stance shares among held-out real posts decided relevant ({len(kept)}; per true stance "
              f"{[len(p) for p in pools]}), {n_sets} samples of {n_sample} per row, drawn with replacement; "
              "mean absolute error of the three shares, in points",
              f"  correction matrix (training, out of fold, rows true): {confusion}",
@@ -55,6 +62,59 @@ def prevalence(data_dir: Path, n_sample: int = 300, n_sets: int = 30, seed: int 
         lines.append(f"  {'/'.join(f'{p:.2f}' for p in shares):<36} {100 * np.mean(counted):8.2f} "
                      f"{100 * np.mean(corrected):10.2f}")
     return lines + _safety_prevalence(kept, metadata["metrics"].get("safety_confusion"), n_sample, n_sets, rng)
+
+
+def by_community(kept: list, metrics: dict, n_sample: int = 100, n_sets: int = 40, seed: int = 0) -> list[str]:
+    """The pro-open share of each community's held-out posts (and of all of them) as the reports state it:
+    corrected with one matrix pooled over the communities (as before), and with each community's own matrix,
+    combined over communities (as now). First the split as it is, then resampled at known true shares."""
+    pooled = Confusions(Confusions.from_metrics(metrics).pooled)
+    estimators = {"pooled matrix": ShareEstimator(find_corrector(), pooled),
+                  "matrix per community": ShareEstimator.from_metrics(metrics, find_corrector())}
+    cells = [(PLATFORM_OF[COMMUNITIES[x["source"]]], x["lang"]) for x, _ in kept]
+    gold = np.array([gold_stance(x) for x, _ in kept])
+    decided = np.array([y.stance for _, y in kept])
+    groups = {f"{COMMUNITIES[source]} {lang}": np.array([c == (PLATFORM_OF[COMMUNITIES[source]], lang)
+                                                          for c in cells])
+              for source, lang in sorted({(x["source"], x["lang"]) for x, _ in kept})}
+    groups["all communities"] = np.ones(len(kept), dtype=bool)
+
+    def shares(mask) -> list[float]:
+        counted = {}
+        for cell, stance in zip(np.array(cells, dtype=object)[mask], decided[mask]):
+            counted.setdefault(tuple(cell), dict.fromkeys(STANCES, 0))[stance] += 1
+        return [estimator.estimate(counted)["pro_open"].share for estimator in estimators.values()]
+
+    lines = ["Pro-open share of the held-out real posts decided relevant, per community, as the split is: the "
+             "truth, the share as classified, and corrected with the pooled matrix and with each community's own",
+             f"  {'posts':<18} {'n':>5} {'true':>6} {'classified':>11} {'pooled matrix':>14} "
+             f"{'per community':>14}"]
+    for name, mask in groups.items():
+        pooled_share, own_share = shares(mask)
+        lines.append(f"  {name:<18} {mask.sum():5d} {np.mean(gold[mask] == 'pro_open'):6.2f} "
+                     f"{np.mean(decided[mask] == 'pro_open'):11.2f} {pooled_share:14.2f} {own_share:14.2f}")
+    rng = np.random.default_rng(seed)
+    lines += [f"Resampled: {n_sets} samples of {n_sample} posts of one community at known true shares "
+              "(open/closed/neutral); mean absolute error of the pro-open share, in points",
+              f"  {'posts':<18} {'true shares':<16} {'classified':>11} {'pooled matrix':>14} {'per community':>14}"]
+    for name, mask in groups.items():
+        if name == "all communities":
+            continue
+        pools = [np.flatnonzero(mask & (gold == s)) for s in STANCES]
+        for truth in [(0.1, 0.02, 0.88), (0.3, 0.02, 0.68), (0.5, 0.02, 0.48)]:
+            errors = []
+            for _ in range(n_sets):
+                counts = rng.multinomial(n_sample, truth)
+                sample = np.concatenate([rng.choice(pools[k], c) for k, c in enumerate(counts) if c and len(pools[k])])
+                true_open = np.mean(gold[sample] == "pro_open")
+                counted = {cells[sample[0]]: {s: int((decided[sample] == s).sum()) for s in STANCES}}
+                estimates = [estimator.estimate(counted)["pro_open"].share for estimator in estimators.values()]
+                errors.append([abs(np.mean(decided[sample] == "pro_open") - true_open),
+                               *(abs(e - true_open) for e in estimates)])
+            mean = 100 * np.mean(errors, axis=0)
+            lines.append(f"  {name:<18} {'/'.join(f'{p:.2f}' for p in truth):<16} {mean[0]:11.1f} {mean[1]:14.1f} "
+                         f"{mean[2]:14.1f}")
+    return lines
 
 
 def _safety_prevalence(kept, confusion, n_sample: int, n_sets: int, rng) -> list[str]:

@@ -129,7 +129,9 @@ def populate(url: str, n: int, schema: str | None = None) -> None:
             "(2, 'stance-2025-07', 'stance', :t1, 'bench', :metrics, '{}', true, :t1)"),
             {"t0": stamps[0] if n else now, "t1": _format_times(np.array([70 * 86400]), postgres)[0],
              "metrics": '{"n": 900, "stance": {"macro_f1": 0.71, "accuracy": 0.74}, "relevant": {"f1": 0.88}, '
-                        '"stance_confusion": [[240, 30, 40], [25, 200, 45], [35, 40, 245]]}'})
+                        '"stance_confusion": [[240, 30, 40], [25, 200, 45], [35, 40, 245]], '
+                        '"stance_confusion_by_community": {"reddit": [[200, 20, 80], [20, 180, 70], [90, 40, 170]], '
+                        '"web": [[230, 30, 40], [25, 210, 35], [20, 20, 260]]}}'})
         connection.execute(text(
             "INSERT INTO collection_runs (source, query, started_at, pages, fetched, new, rejected, counted, status) "
             "VALUES (:s, 'openai open weights', :t, 10, :f, :f, 0, :c, 'ok')"),

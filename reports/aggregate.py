@@ -121,10 +121,37 @@ class Cube:
             mask &= self.days >= np.datetime64(first, "D")
         if last is not None:
             mask &= self.days <= np.datetime64(last, "D")
-        return Cube(self.days[mask], self.langs[mask], self.sources[mask], self.kinds[mask], self.values[mask])
+        return self._rows(mask)
 
     def total(self) -> dict[str, float]:
         return _counts(self.kinds, self.values)
+
+    def cells(self) -> dict[tuple[str, str], dict[str, int]]:
+        """Decided-relevant posts per stance, per (source, language): the groups that prevalence correction
+        treats apart, since the classifier errs at different rates on different communities."""
+        result: dict[tuple[str, str], dict[str, int]] = {}
+        for source, lang, kind, posts in zip(self.sources, self.langs, self.kinds, self.values[:, 0]):
+            if kind != IRRELEVANT:
+                cell = result.setdefault((str(source), str(lang)), dict.fromkeys(STANCES, 0))
+                cell[kind] += int(posts)
+        return result
+
+    @overload
+    def split(self, dimension: Literal["bucket"], freq: str) -> dict[date, Cube]: ...
+    @overload
+    def split(self, dimension: Literal["lang", "source"]) -> dict[str, Cube]: ...
+    def split(self, dimension: str, freq: str | None = None) -> dict[Any, Cube]:
+        """One cube per language ("lang"), source ("source") or period start ("bucket", with ``freq``), in
+        order of first appearance."""
+        if dimension == "bucket":
+            assert freq is not None, "splitting into periods needs freq"
+            labels = [bucket_start(d, freq) for d in self.days.astype(object)]
+        else:
+            labels = {"lang": self.langs, "source": self.sources}[dimension].tolist()
+        rows: dict[Any, list[int]] = {}
+        for index, label in enumerate(labels):
+            rows.setdefault(label, []).append(index)
+        return {label: self._rows(np.array(indices)) for label, indices in rows.items()}
 
     @overload
     def rolled_up(self, dimension: Literal["bucket"], freq: str) -> dict[date, dict[str, float]]: ...
@@ -132,16 +159,14 @@ class Cube:
     def rolled_up(self, dimension: Literal["lang", "source"]) -> dict[str, dict[str, float]]: ...
     def rolled_up(self, dimension: str, freq: str | None = None) -> dict[Any, dict[str, float]]:
         """Counts per language ("lang"), source ("source") or period start ("bucket", with ``freq``)."""
-        if dimension == "bucket":
-            assert freq is not None, "rolling up to periods needs freq"
-            labels = np.array([bucket_start(d, freq) for d in self.days.astype(object)], dtype=np.object_)
-        else:
-            labels = {"lang": self.langs, "source": self.sources}[dimension]
-        result = {}
-        for label in dict.fromkeys(labels.tolist()):
-            mask = labels == label
-            result[label] = _counts(self.kinds[mask], self.values[mask])
-        return result
+        return {label: part.total() for label, part in self.split(dimension, freq).items()}  # type: ignore[call-overload]
+
+    def _rows(self, index: np.ndarray) -> Cube:
+        return Cube(self.days[index], self.langs[index], self.sources[index], self.kinds[index], self.values[index])
+
+
+EMPTY_CUBE = Cube(np.array([], dtype="datetime64[D]"), np.array([], dtype=object), np.array([], dtype=object),
+                  np.array([], dtype=object), np.zeros((0, len(SUMMED))))
 
 
 def _counts(kinds: np.ndarray, values: np.ndarray) -> dict[str, float]:

@@ -15,13 +15,7 @@ from reports.periods import as_date, previous_window
 from reports.request import ReportRequest
 from reports.sample import SampledPost, representative_posts, sample_posts
 from reports.series import AUTO_MIN_RELEVANT, GroupSummary, TimeSeries, build_time_series, choose_freq, summarise_group
-from reports.shares import (
-    ShareEstimator,
-    confusion_from_metrics,
-    confusions_by_lang,
-    find_corrector,
-    safety_confusion_from_metrics,
-)
+from reports.shares import ShareEstimator, find_corrector
 from reports.style import language_name
 from reports.terms import StanceTerms, stance_terms
 from reports.wording import plural
@@ -91,8 +85,11 @@ class ReportContent:
     freq_chosen: bool = False
     #: What a reader must be told before quoting the numbers (few posts, wide intervals, large corrections).
     warnings: list[str] = field(default_factory=list)
-    #: Which confusion matrix corrects the shares ("all languages", "language en") or None (raw shares).
-    correction_matrix: str | None = None
+    #: Which confusion matrix corrected which platforms' posts in which language ("web en": [("rss", "en")]);
+    #: empty when the shares are raw.
+    correction_matrices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: True when the stance shares are corrected for classifier error.
+    shares_corrected: bool = False
     #: True when the share voicing a safety concern is corrected by the model's safety confusion.
     safety_corrected: bool = False
 
@@ -109,12 +106,7 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
     version = resolve_model_version(session, request.model_version_id)
     version_id = version.id if version else None
     metrics = version.metrics if version else None
-    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(metrics), by_lang=confusions_by_lang(metrics),
-                               safety_confusion=safety_confusion_from_metrics(metrics))
-    matrix = "all languages"
-    if request.langs and len(request.langs) == 1:
-        estimator = estimator.for_lang(request.langs[0])
-        matrix = f"language {request.langs[0]}" if request.langs[0] in estimator.by_lang else matrix
+    estimator = ShareEstimator.from_metrics(metrics, find_corrector())
     minimum = request.min_posts_per_period
     # The previous window of the same length is counted in the same pass (an open end: everything before).
     query_from = (previous_window(request.date_from, request.date_to)[0]
@@ -141,9 +133,9 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         period=period,
         synthetic=totals["demo"] > 0,
         series=series,
-        total=summarise_group("this period", totals, estimator, minimum),
+        total=summarise_group("this period", shown, estimator, minimum),
         comparison=comparison,
-        languages=_groups(shown, "lang", estimator, minimum, language_name, per_language=True),
+        languages=_groups(shown, "lang", estimator, minimum, language_name),
         sources=_groups(shown, "source", estimator, minimum, str),
         terms=stance_terms([(p.stance, p.text) for p in sample]) if sample else [],
         examples=representative_posts(sample),
@@ -153,7 +145,8 @@ def collect(session: Session, request: ReportRequest) -> ReportContent:
         share_note=estimator.describe(),
         freq_chosen=chosen,
         warnings=_warnings(series, comparison),
-        correction_matrix=matrix if estimator.corrects else None,
+        correction_matrices=estimator.matrices(shown.cells()),
+        shares_corrected=estimator.corrects,
         safety_corrected=estimator.safety_confusion is not None,
     )
 
@@ -175,13 +168,14 @@ def _warnings(series: TimeSeries | None, comparison: Comparison | None) -> list[
             if raw is not None and abs(corrected - raw.share) >= DIVERGENCE:
                 notes.append(f"The correction moves the current {stance.replace('_', '-')} share from "
                              f"{raw.share:.0%} (as classified) to {corrected:.0%}: it assumes the model errs on "
-                             f"these posts as it did on the labelled posts; see the methods page.")
+                             f"these posts as it did on the labelled posts of their community; see the page of "
+                             f"correction matrices.")
                 break
         corrected, flagged = current.safety_concern[0], current.safety_concern_raw[0]
         if abs(corrected - flagged) >= SAFETY_DIVERGENCE:  # False when either is NaN
             notes.append(f"The correction puts the current share voicing a safety concern at {corrected:.0%} "
                          f"against {flagged:.0%} flagged by the classifier, which flags some posts without "
-                         f"one; see the methods page.")
+                         f"one; see the page of correction matrices.")
     if series is not None:
         width = series.wide_intervals()
         if width is not None:
@@ -218,17 +212,16 @@ def _comparison(request: ReportRequest, cube: Cube, period: Window, estimator: S
         description=description,
         current_window=current,
         previous_window=previous,
-        current=summarise_group("current", cube.within(*current).total(), estimator, minimum),
-        previous=summarise_group("previous", cube.within(*previous).total(), estimator, minimum),
+        current=summarise_group("current", cube.within(*current), estimator, minimum),
+        previous=summarise_group("previous", cube.within(*previous), estimator, minimum),
     )
 
 
-def _groups(cube: Cube, dimension: Literal["lang", "source"], estimator: ShareEstimator, minimum: int, name,
-            per_language: bool = False) -> list[GroupSummary]:
-    totals = cube.rolled_up(dimension)
-    ordered = sorted(totals.items(), key=lambda item: -item[1]["posts"])
-    return [summarise_group(name(label), counts, estimator.for_lang(label) if per_language else estimator, minimum)
-            for label, counts in ordered]
+def _groups(cube: Cube, dimension: Literal["lang", "source"], estimator: ShareEstimator, minimum: int,
+            name) -> list[GroupSummary]:
+    parts = cube.split(dimension)
+    ordered = sorted(parts.items(), key=lambda item: -item[1].total()["posts"])
+    return [summarise_group(name(label), part, estimator, minimum) for label, part in ordered]
 
 
 def _markers(request: ReportRequest, versions: list[VersionInfo]) -> list[Marker]:

@@ -1,4 +1,5 @@
-"""The methods page: which models produced the numbers, how well they validated, what was collected."""
+"""The methods pages: which models produced the numbers, how well they validated, the confusion matrices that
+corrected their shares, what was collected, and how to read it all."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ EXPLANATIONS = (
     "Corrected shares. A stance classifier makes systematic errors (e.g. it calls some neutral posts "
     "pro-open), so the share of posts it labels pro-open is a biased estimate of the true share. When the "
     "model's cross-validated confusion matrix is stored, shares are corrected by inverting it (how often each "
-    "true stance is decided as each label), and the interval covers every mix of true shares that the counts "
+    "true stance is decided as each label): each platform's posts with the matrix of the labelled community "
+    "they resemble (the model errs more on Reddit comments than on news passages), then combined by their "
+    "number. The interval covers every mix of true shares that the counts "
     "and the uncertain error rates do not rule out; otherwise the charts say 'raw counts, uncorrected' and the "
     "interval is a Wilson score interval. The share as classified is always drawn beside the corrected one.",
     "The share voicing a safety concern is corrected the same way, with the model's safety-concern confusion: "
@@ -87,17 +90,24 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
     return "; ".join(metrics_lines(metrics))
 
 
-def confusion_lines(metrics: Mapping[str, Any] | None) -> list[str]:
-    """The confusion matrices the correction inverts, as rows of counts and rates, one block per language."""
-    from reports.shares import confusion_from_metrics, confusions_by_lang, safety_confusion_from_metrics
+def confusion_lines(metrics: Mapping[str, Any] | None,
+                    used: Mapping[str, list[tuple[str, str]]] | None = None) -> list[str]:
+    """The confusion matrices the correction inverts, as rows of counts and rates, one block per matrix.
 
-    blocks = [("all languages", confusion_from_metrics(metrics))]
-    blocks += [(f"language {lang}", rows) for lang, rows in sorted(confusions_by_lang(metrics).items())]
+    With ``used`` (matrix name -> the (platform, language) cells it corrected), only those matrices, each
+    headed by the posts it corrected; without, every stance matrix stored. The safety-concern matrix last.
+    """
+    from reports.shares import Confusions, safety_confusion_from_metrics
+
+    confusions = Confusions.from_metrics(metrics)
+    stored = {"all real posts": confusions.pooled, **dict(sorted(confusions.by_community.items()))}
     lines = []
-    for label, rows in blocks:
-        if rows is not None:
-            lines += _count_rows(f"{label} (rows: true stance; columns: decided pro-open / pro-closed / neutral)",
-                                 ("pro-open", "pro-closed", "neutral"), rows)
+    for name, rows in stored.items():
+        if rows is None or (used is not None and name not in used):
+            continue
+        posts = f"; corrects {', '.join(f'{s} {lang}' for s, lang in used[name])}" if used is not None else ""
+        lines += _count_rows(f"{name}{posts} (rows: true stance; columns: decided pro-open / pro-closed / neutral)",
+                             ("pro-open", "pro-closed", "neutral"), rows)
     concern = safety_confusion_from_metrics(metrics)
     if concern is not None:
         lines += _count_rows("safety concern, all languages (rows: truly voices one; columns: decided no / yes)",
@@ -114,25 +124,31 @@ def _count_rows(header: str, truths: tuple[str, ...], rows: list[list[int]]) -> 
     return lines
 
 
-def _confusion_block(figure: Figure, content: ReportContent, y: float) -> float:
+def corrections_page(content: ReportContent) -> Figure:
+    """The confusion matrices that corrected this report's shares, each with the posts it corrected."""
+    figure = text_page(content, "Correction matrices of the model used")
     metrics = content.model_version.metrics if content.model_version else None
-    lines = confusion_lines(metrics)
-    figure.text(0.05, y, "Correction matrix of the model used", fontsize=12, fontweight="bold", va="top")
-    y -= 0.04
-    if not lines:
-        figure.text(0.06, y, "none stored: shares are raw counts", fontsize=8.5, va="top", color="#666666")
-        return y - 0.03
-    note = ("Measured out of fold on real labelled posts (Reddit comments, web passages, your labels); rows with "
-            "few real posts borrow 30 posts' worth of the rates measured on all training posts. "
-            f"This report's time series and key numbers are corrected with the matrix of "
-            f"{content.correction_matrix or 'none'}; the comparison by language uses each language's own.")
-    note = wrapped(note, width=185)
-    figure.text(0.06, y, note, fontsize=8, va="top", color="#444444", linespacing=1.25)
-    y -= 0.018 * (note.count("\n") + 1) + 0.012
+    lines = confusion_lines(metrics, content.correction_matrices if content.shares_corrected else {})
+    y = 0.85
+    if not content.shares_corrected:
+        figure.text(0.06, y, "No stance confusion stored: stance shares are raw counts.", fontsize=9, va="top",
+                    color="#666666")
+        y -= 0.04
+    note = ("Measured out of fold on real labelled posts, among the posts the model decided relevant (an "
+            "off-topic post let through counts as a true neutral). The model errs at different rates on different "
+            "communities, so each platform's posts are corrected with the matrix of the labelled community they "
+            "resemble: Reddit with Reddit comments; Hacker News and news feeds with web passages (news, blogs, "
+            "forums); X, Mastodon, Bluesky and imported files with all real posts. The corrected shares of the "
+            "groups are then combined, weighted by their posts. Rows with few real posts borrow 30 posts' worth "
+            "of the rates measured on all training posts.")
+    note = wrapped(note, width=170)
+    figure.text(0.06, y, note, fontsize=8.5, va="top", color="#444444", linespacing=1.3)
+    y -= 0.0195 * (note.count("\n") + 1) + 0.02
     for line in lines:
-        figure.text(0.06, y, line, fontsize=8, va="top", family="monospace")
-        y -= 0.022
-    return y
+        text = wrapped(line, width=150) if not line.startswith("   ") else line
+        figure.text(0.06, y, text, fontsize=8, va="top", family="monospace", linespacing=1.25)
+        y -= 0.022 * (text.count("\n") + 1) + (0.012 if line.startswith("   true neutral") else 0)
+    return figure
 
 
 def methods_page(content: ReportContent) -> Figure:
@@ -152,7 +168,6 @@ def methods_page(content: ReportContent) -> Figure:
             figure.text(0.08, y, text, fontsize=8, va="top", color="#333333", linespacing=1.25)
             y -= 0.018 * (text.count("\n") + 1) + 0.002
         y -= 0.008
-    y = _confusion_block(figure, content, y - 0.02)
     y -= 0.02
     figure.text(0.05, y, "Collection coverage per source (all runs)", fontsize=12, fontweight="bold", va="top")
     y -= 0.04

@@ -128,7 +128,7 @@ def summary_page(content: ReportContent) -> Figure:
         figure.text(0.05, 0.8, "No classified posts match this report's period and filters.", fontsize=12,
                     color="#444444", va="top")
         return figure
-    corrected = content.correction_matrix is not None
+    corrected = content.shares_corrected
     explanation = (f"Compared: {comparison.description}. {filters_text(content)}. Stance shares are "
                    f"{content.share_note}" + ("; below each, the share as the model classified the posts" if corrected
                                              else "") +

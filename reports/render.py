@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from reports import style
 from reports.content import ReportContent, collect
 from reports.figures import CHART_PAGES, chart_figure
-from reports.methods import methods_page, reading_page
+from reports.methods import corrections_page, methods_page, reading_page
 from reports.pages import examples_page, summary_page, title_page
 from reports.request import ReportRequest, ReportResult
 from reports.text import report_style
@@ -88,7 +88,7 @@ def write_pdf(content: ReportContent, path: Path, on_step: Callable[..., None] |
                 "Subject": "SYNTHETIC DEMO DATA" if content.synthetic else "Stance Monitor report",
                 "Creator": "stance-monitor reports"}
     builders = [title_page, summary_page, *[_page_of(name, build) for name, build in CHART_PAGES],
-                examples_page, methods_page, reading_page]
+                examples_page, methods_page, corrections_page, reading_page]
     with report_style(), PdfPages(path, metadata=metadata) as pdf:
         for number, build in enumerate(builders, start=1):
             if on_step:

@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from reports.aggregate import Cube
+from reports.aggregate import EMPTY_CUBE, Cube
 from reports.periods import buckets_between
 from reports.request import FREQUENCIES
 from reports.shares import Share, ShareEstimator, raw_shares, wilson_interval
@@ -113,8 +113,10 @@ def stance_counts(counts: Mapping[str, float]) -> dict[str, int]:
     return {s: int(counts.get(f"stance_{s}", 0)) for s in STANCES}
 
 
-def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEstimator,
-                    min_posts: int) -> GroupSummary:
+def summarise_group(label: str, cube: Cube, estimator: ShareEstimator, min_posts: int) -> GroupSummary:
+    """Shares, means and intervals of the posts counted in ``cube`` (its stance shares corrected per community
+    and language, which the cube's cells keep apart)."""
+    counts = cube.total()
     relevant = int(counts.get("relevant", 0))
     nan3 = (math.nan, math.nan, math.nan)
     enough = relevant >= min_posts
@@ -125,7 +127,7 @@ def summarise_group(label: str, counts: Mapping[str, float], estimator: ShareEst
         label=label,
         posts=int(counts.get("posts", 0)),
         relevant=relevant,
-        stances=estimator.estimate(stance_counts(counts)) if enough else hidden,
+        stances=estimator.estimate(cube.cells()) if enough else hidden,
         raw=raw_shares(stance_counts(counts)) if enough else hidden,
         sentiment=sentiment if counts.get("sentiment_n", 0) >= min_posts else nan3,
         safety_concern=estimator.safety(counts.get("safety_concern", 0), relevant) if enough else nan3,
@@ -150,8 +152,9 @@ def choose_freq(cube: Cube, first: date, last: date, min_relevant: int = AUTO_MI
 def build_time_series(cube: Cube, first: date, last: date, freq: str, estimator: ShareEstimator,
                       min_posts: int) -> TimeSeries:
     starts = buckets_between(first, last, freq)
-    per_bucket = cube.rolled_up("bucket", freq)
-    groups = [summarise_group(str(s), per_bucket.get(s, {}), estimator, min_posts) for s in starts]
+    parts = cube.split("bucket", freq)
+    groups = [summarise_group(str(s), parts.get(s, EMPTY_CUBE), estimator, min_posts) for s in starts]
+    per_bucket = {start: part.total() for start, part in parts.items()}
 
     def column(name: str) -> np.ndarray:
         return np.array([per_bucket.get(s, {}).get(name, 0.0) for s in starts], dtype=float)

@@ -5,13 +5,19 @@ A classifier that confuses "neutral" with "pro_closed" biases raw shares; classi
 module) inverts the cross-validated confusion matrix to correct that, and classifiers.binary_prevalence does
 the same for the share voicing a safety concern. When a module or the matrix is missing, we fall back to raw
 shares with Wilson intervals and say so on the chart.
+
+The classifier errs at different rates on different communities: it calls far more neutral Reddit comments
+pro_open than neutral news passages. A matrix pooled over the labelled communities corrected the stance
+shares of web passages to 0 % pro_open where the truth was 22 to 30 % (``classifiers.prevalence``). So each
+platform's posts are corrected with the confusion measured on the labelled community they resemble
+(``COMMUNITY_OF_SOURCE``), and the corrected shares of the groups are combined weighted by their posts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from classifiers.binary_prevalence import corrected_binary_share, error_rates
 from classifiers.prevalence import ShareEstimate, wilson_interval
@@ -31,29 +37,33 @@ Corrector = Callable[..., Mapping[str, ShareEstimate]]
 
 
 def find_corrector() -> Corrector | None:
-    """classifiers.prevalence.corrected_shares if that module exists, else None."""
+    """classifiers.prevalence.combined_corrected_shares if that module exists, else None."""
     try:
-        from classifiers.prevalence import corrected_shares
+        from classifiers.prevalence import combined_corrected_shares
     except ImportError:
         return None
-    return corrected_shares
+    return combined_corrected_shares
 
 
-def confusion_from_metrics(metrics: Mapping | None, lang: str | None = None) -> list[list[int]] | None:
-    """The 3x3 stance confusion (rows true, columns predicted) from ModelVersion.metrics, if well-formed: the
-    one measured on posts in ``lang`` when training stored one, else the one over all languages."""
-    by_lang = (metrics or {}).get("stance_confusion_by_lang") or {}
-    if lang and isinstance(by_lang, Mapping) and (own := _checked(by_lang.get(lang))) is not None:
-        return own
+#: The labelled community (``classifiers.training.COMMUNITIES``) whose confusion corrects a platform's posts.
+#: Hacker News comments and news-feed items are corrected as web passages, which include news, blogs and Hacker
+#: News threads. X, Mastodon, Bluesky and imported files resemble neither community more than the other, so
+#: they take the matrix of all real posts in their language.
+COMMUNITY_OF_SOURCE = {"reddit": "reddit", "hackernews": "web", "rss": "web"}
+
+
+def confusion_from_metrics(metrics: Mapping | None) -> list[list[int]] | None:
+    """The 3x3 stance confusion over all real posts (rows true, columns predicted) from ModelVersion.metrics,
+    if well-formed."""
     return _checked((metrics or {}).get("stance_confusion"))
 
 
-def confusions_by_lang(metrics: Mapping | None) -> dict[str, list[list[int]]]:
-    """Every well-formed per-language confusion stored with the model."""
-    by_lang = (metrics or {}).get("stance_confusion_by_lang") or {}
-    if not isinstance(by_lang, Mapping):
+def confusions_by_community(metrics: Mapping | None) -> dict[str, list[list[int]]]:
+    """Every well-formed stance confusion measured on one labelled community."""
+    stored = (metrics or {}).get("stance_confusion_by_community") or {}
+    if not isinstance(stored, Mapping):
         return {}
-    return {lang: rows for lang, matrix in by_lang.items() if (rows := _checked(matrix)) is not None}
+    return {str(community): rows for community, matrix in stored.items() if (rows := _checked(matrix)) is not None}
 
 
 def _checked(matrix) -> list[list[int]] | None:
@@ -93,32 +103,72 @@ def raw_shares(counts: Mapping[str, int]) -> dict[str, Share]:
     return result
 
 
+Cells = Mapping[tuple[str, str], Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class Confusions:
+    """The stance confusions a model stored: over all real posts, and per labelled community."""
+
+    pooled: list[list[int]] | None
+    by_community: Mapping[str, list[list[int]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_metrics(cls, metrics: Mapping | None) -> Confusions:
+        return cls(confusion_from_metrics(metrics), confusions_by_community(metrics))
+
+    def for_posts(self, source: str) -> tuple[str, list[list[int]]] | None:
+        """The name and matrix that correct posts from ``source``: their community's where one was measured,
+        else the one over all real posts. Not one per language: that would split a month's posts into groups
+        of a handful, and the German web passages alone are too few to measure one."""
+        community = COMMUNITY_OF_SOURCE.get(source)
+        if community is not None and community in self.by_community:
+            return community, self.by_community[community]
+        return ("all real posts", self.pooled) if self.pooled is not None else None
+
+
 @dataclass(frozen=True)
 class ShareEstimator:
     """Estimates stance shares from predicted counts, the same way for every period and group."""
 
     corrector: Corrector | None
-    confusion: list[list[int]] | None
+    confusions: Confusions
     n_boot: int = 200
-    #: Confusions measured per language; ``for_lang`` uses them for one language's shares.
-    by_lang: Mapping[str, list[list[int]]] = field(default_factory=dict)
     #: The safety-concern confusion (2x2, rows true no / yes); None leaves that share as classified.
     safety_confusion: list[list[int]] | None = None
 
-    def for_lang(self, lang: str) -> ShareEstimator:
-        """The estimator for posts in ``lang``: that language's confusion where one was measured."""
-        own = self.by_lang.get(lang)
-        return replace(self, confusion=own) if own is not None else self
+    @classmethod
+    def from_metrics(cls, metrics: Mapping | None, corrector: Corrector | None) -> ShareEstimator:
+        return cls(corrector, Confusions.from_metrics(metrics), safety_confusion=safety_confusion_from_metrics(metrics))
 
     @property
     def corrects(self) -> bool:
-        return self.corrector is not None and self.confusion is not None
+        return self.corrector is not None and self.confusions.pooled is not None
 
-    def estimate(self, counts: Mapping[str, int]) -> dict[str, Share]:
-        counts = {s: int(counts.get(s, 0)) for s in STANCES}
-        if self.corrector is None or self.confusion is None or sum(counts.values()) == 0:
+    def matrices(self, cells: Cells) -> dict[str, list[tuple[str, str]]]:
+        """Which matrix corrects which (source, language) cells, by the matrix's name; empty when raw."""
+        used: dict[str, list[tuple[str, str]]] = {}
+        for source, lang in sorted(cells):
+            chosen = self.confusions.for_posts(source) if self.corrects else None
+            if chosen is not None:
+                used.setdefault(chosen[0], []).append((source, lang))
+        return used
+
+    def estimate(self, cells: Cells) -> dict[str, Share]:
+        """Stance shares of the decided-relevant posts counted in ``cells`` ((source, language) -> counts per
+        stance): each community's posts corrected with its matrix, then combined by their number."""
+        counts = {s: sum(int(cell.get(s, 0)) for cell in cells.values()) for s in STANCES}
+        if self.corrector is None or not self.corrects or sum(counts.values()) == 0:
             return raw_shares(counts)
-        estimates = self.corrector(counts, self.confusion, n_boot=self.n_boot, seed=0)
+        groups: dict[str, tuple[dict[str, int], list[list[int]]]] = {}
+        for (source, _lang), cell in cells.items():
+            chosen = self.confusions.for_posts(source)
+            assert chosen is not None, "a correcting estimator has the pooled matrix"
+            name, rows = chosen
+            summed, _ = groups.setdefault(name, (dict.fromkeys(STANCES, 0), rows))
+            for stance in STANCES:
+                summed[stance] += int(cell.get(stance, 0))
+        estimates = self.corrector(list(groups.values()), n_boot=self.n_boot, seed=0)
         return {
             s: Share(float(e.share), float(e.low), float(e.high), bool(e.corrected))
             for s, e in ((s, estimates[s]) for s in STANCES)

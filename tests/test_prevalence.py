@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from classifiers.labels import STANCES
-from classifiers.prevalence import ShareEstimate, corrected_shares, expected_shares, simplex_least_squares
+from classifiers.prevalence import (
+    ShareEstimate,
+    combined_corrected_shares,
+    corrected_shares,
+    expected_shares,
+    simplex_least_squares,
+)
 
 # A classifier that errs unevenly: it calls a fifth of neutral posts pro_closed, so raw counts inflate
 # pro_closed whenever neutral news dominates.
@@ -188,3 +194,56 @@ def test_intervals_cover_small_true_shares_that_often_show_zero_posts():
         estimates = corrected_shares(dict(zip(STANCES, decided.tolist())), EN_MATRIX, n_boot=100, seed=seed)
         covered += [estimates[s].low <= truth[i] <= estimates[s].high for i, s in enumerate(STANCES)]
     assert (covered / repetitions >= 0.9).all(), covered / repetitions
+
+
+# Two communities on which one classifier errs differently: it calls 40 % of neutral forum comments pro_open,
+# but only 5 % of neutral news passages.
+FORUM_RATES = np.array([[0.70, 0.05, 0.25], [0.30, 0.50, 0.20], [0.40, 0.05, 0.55]])
+NEWS_RATES = np.array([[0.65, 0.05, 0.30], [0.10, 0.60, 0.30], [0.05, 0.05, 0.90]])
+
+
+def test_one_group_is_corrected_exactly_as_alone_and_empty_groups_are_left_out():
+    counts, confusion = {"pro_open": 30, "pro_closed": 10, "neutral": 60}, EN_MATRIX
+    alone = corrected_shares(counts, confusion, n_boot=50)
+    assert combined_corrected_shares([(counts, confusion), ({}, NEWS_RATES.tolist())], n_boot=50) == alone
+    assert all(math.isnan(e.share) for e in combined_corrected_shares([], n_boot=10).values())
+
+
+def test_correcting_each_community_with_its_own_matrix_beats_one_pooled_matrix():
+    """Forum comments and news passages at known true shares, each decided by the community's own error rates:
+    corrected per community, the combined pro-open share is near the truth; a matrix pooled over the labelled
+    posts of both (mostly forum comments) is far off, and the interval covers the truth."""
+    rng = np.random.default_rng(3)
+    forum_matrix = (FORUM_RATES * 2000).round().astype(int).tolist()
+    news_matrix = (NEWS_RATES * 400).round().astype(int).tolist()
+    pooled = (np.array(forum_matrix) + np.array(news_matrix)).tolist()
+    own_errors, pooled_errors, covered = [], [], 0
+    for _ in range(20):
+        groups, truth = [], 0.0
+        for rates, matrix, n, shares in ((FORUM_RATES, forum_matrix, 300, [0.3, 0.05, 0.65]),
+                                         (NEWS_RATES, news_matrix, 300, [0.2, 0.1, 0.7])):
+            true = rng.choice(3, size=n, p=shares)
+            decided = [rng.choice(3, p=rates[t]) for t in true]
+            groups.append(({s: decided.count(i) for i, s in enumerate(STANCES)}, matrix))
+            truth += np.mean(true == 0) / 2
+        own = combined_corrected_shares(groups, n_boot=50)["pro_open"]
+        together = corrected_shares({s: sum(g[0][s] for g in groups) for s in STANCES}, pooled, n_boot=0)
+        own_errors.append(abs(own.share - truth))
+        pooled_errors.append(abs(together["pro_open"].share - truth))
+        covered += own.low <= truth <= own.high
+    # 300 forum comments at a separation of 0.30 leave about 4 points of noise; the pooled matrix is ~20 off.
+    assert np.mean(own_errors) < 0.06 and np.mean(pooled_errors) > 3 * np.mean(own_errors)
+    assert covered >= 17
+
+
+def test_the_combined_interval_keeps_the_point_inside_when_groups_are_small():
+    """Six groups of a handful of posts: adding the groups' posterior draws as they are pulled the interval
+    toward equal shares, away from the point (neutral 71 %, interval 26 to 71 %)."""
+    groups = [({"pro_open": 0, "pro_closed": 0, "neutral": n}, EN_MATRIX) for n in (6, 2, 4)]
+    groups += [({"pro_open": 11, "pro_closed": 3, "neutral": 10}, EN_MATRIX),
+               ({"pro_open": 7, "pro_closed": 0, "neutral": 8}, EN_MATRIX)]
+    estimates = combined_corrected_shares(groups, n_boot=100)
+    for estimate in estimates.values():
+        assert estimate.low < estimate.share < estimate.high or estimate.share in (estimate.low, 0.0)
+    neutral = estimates["neutral"]
+    assert neutral.high - neutral.share > 0.05 and neutral.share - neutral.low > 0.05

@@ -18,7 +18,7 @@ from reports.content import collect
 from reports.style import PAGE_SIZE, PNG_DPI
 from storage.models import Classification
 
-PAGES = 10  # title, key numbers, five charts, representative posts, methods, how to read the numbers
+PAGES = 11  # title, key numbers, five charts, representative posts, methods, correction matrices, how to read
 CHARTS = ("stance-shares", "sentiment", "safety-aspects", "languages-sources", "terms")
 MONDAY = date(2025, 7, 7)
 
@@ -233,9 +233,9 @@ def test_corrected_shares_are_used_and_labelled_when_available(tmp_path, databas
 
     calls = []
 
-    def fake_corrected_shares(predicted_counts, confusion, n_boot=200, seed=0):
-        calls.append((dict(predicted_counts), confusion))
-        return {s: shares.Share(0.5 if s == "pro_open" else 0.25, 0.4, 0.6, True) for s in predicted_counts}
+    def fake_corrected_shares(groups, n_boot=200, seed=0):
+        calls.append(groups)
+        return {s: shares.Share(0.5 if s == "pro_open" else 0.25, 0.4, 0.6, True) for s in groups[0][0]}
 
     monkeypatch.setattr(shares, "find_corrector", lambda: fake_corrected_shares)
     confusion = [[8, 1, 1], [1, 8, 1], [1, 1, 8]]
@@ -248,7 +248,7 @@ def test_corrected_shares_are_used_and_labelled_when_available(tmp_path, databas
         monkeypatch.setattr(content_module, "find_corrector", lambda: fake_corrected_shares)
         content = collect(session, request_for(tmp_path))
         result = build_report(session, request_for(tmp_path))
-    assert calls and calls[0][1] == confusion
+    assert calls and [matrix for _, matrix in calls[0]] == [confusion]
     assert content.total.stances["pro_open"].share == 0.5
     assert "corrected for classifier error" in content.share_note
     reader = PdfReader(next(f for f in result.files if f.suffix == ".pdf"))

@@ -17,7 +17,7 @@ from test_reports_helpers import TOPIC, add_post, add_version, fill_weeks, utc
 from reports import ReportRequest, build_report, charts
 from reports.content import collect
 from reports.figures import CHART_PAGES
-from reports.methods import methods_page, reading_page
+from reports.methods import corrections_page, methods_page, reading_page
 from reports.pages import examples_page, summary_page, title_page
 from reports.request import Event, Topic
 from reports.text import report_style
@@ -95,10 +95,10 @@ def test_a_month_with_16_of_81_pro_open_gets_an_honest_interval_and_the_classifi
     assert corrected.value[month] < 0.05
     # ... but the interval must admit the shares the counts do not rule out (the old bootstrap said 0-7%).
     assert corrected.high[month] > 0.2
-    assert content.correction_matrix == "language en"
+    assert content.correction_matrices == {"all real posts": [("mastodon", "en")]}
     pages = pdf_pages(result)
     assert "as classified" in pages[1] and "dashed: the share as the model classified the posts" in pages[2]
-    assert "matrix of language en" in pages[8]
+    assert "Correction matrices" in pages[9] and "all real posts; corrects mastodon en" in pages[9]
 
 
 def test_posts_without_sentiment_are_never_drawn_as_zero(tmp_path, database):
@@ -246,7 +246,7 @@ def test_no_text_runs_off_any_page(tmp_path, database):
         result = build_report(session, request)
     with report_style():
         builders = [title_page, summary_page, *[build for _, build in CHART_PAGES], examples_page, methods_page,
-                    reading_page]
+                    corrections_page, reading_page]
         for build in builders:
             assert texts_outside(build(content)) == [], build.__name__
     pages = pdf_pages(result)
@@ -333,5 +333,5 @@ def test_the_share_voicing_a_safety_concern_is_corrected_with_the_flagged_share_
     pages = pdf_pages(result)
     assert "as flagged 9.0%" in pages[1] and "safety concern is corrected the same way" in pages[1]
     assert "dotted: the share it flagged" in " ".join(pages)
-    assert "safety concern, all languages" in pages[8]
+    assert "safety concern, all languages" in pages[9]
     assert any("share voicing a safety concern at 2% against 9% flagged" in w for w in content.warnings)

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 from test_reports_helpers import add_post, add_version, utc
 
+from classifiers.prevalence import combined_corrected_shares
 from reports.aggregate import Scope, count_cube
 from reports.periods import bucket_start, buckets_between, previous_window
-from reports.shares import ShareEstimator, confusion_from_metrics, wilson_interval
+from reports.shares import Confusions, ShareEstimator, confusion_from_metrics, wilson_interval
 from reports.terms import distinctive_terms, tokenise
 from reports.text import drawable, shorten
 from storage.engine import open_database
@@ -34,6 +35,8 @@ def test_cube_counts_per_day_language_and_stance_on_each_dialect(db_url):
             weeks = cube.rolled_up("bucket", "week")
             languages = cube.rolled_up("lang")
             total = cube.total()
+            cells = cube.cells()
+            parts = cube.split("source")
     finally:
         engine.dispose()
     assert list(weeks) == [monday]
@@ -43,6 +46,10 @@ def test_cube_counts_per_day_language_and_stance_on_each_dialect(db_url):
     assert total["sentiment_n"] == 2 and total["sentiment_sum"] == pytest.approx(0.0)
     assert total["sentiment_sq"] == pytest.approx(0.5)
     assert languages["de"]["posts"] == 1 and languages["en"]["posts"] == 2
+    # Relevant posts per stance, per (platform, language): what correction per community counts.
+    assert cells == {("mastodon", "de"): {"pro_open": 1, "pro_closed": 0, "neutral": 0},
+                     ("mastodon", "en"): {"pro_open": 0, "pro_closed": 1, "neutral": 0}}
+    assert list(parts) == ["mastodon"] and parts["mastodon"].total() == total
 
 
 def test_periods_start_on_monday_and_first_of_month_and_keep_empty_buckets():
@@ -63,8 +70,9 @@ def test_wilson_interval_brackets_the_share_and_handles_the_extremes():
 
 
 def test_raw_shares_when_no_confusion_matrix():
-    estimator = ShareEstimator(corrector=lambda *a, **k: pytest.fail("must not correct"), confusion=None)
-    shares = estimator.estimate({"pro_open": 6, "pro_closed": 3, "neutral": 1})
+    estimator = ShareEstimator(corrector=lambda *a, **k: pytest.fail("must not correct"), confusions=Confusions(None))
+    shares = estimator.estimate({("x", "en"): {"pro_open": 4, "neutral": 1}, ("rss", "de"): {"pro_open": 2,
+                                                                                            "pro_closed": 3}})
     assert shares["pro_open"].share == pytest.approx(0.6) and not shares["pro_open"].corrected
     assert "raw counts" in estimator.describe()
 
@@ -115,21 +123,48 @@ def test_methods_page_reads_nested_and_flat_validation_metrics():
     assert metrics_text(None) == "no validation metrics stored"
 
 
-def test_methods_page_lists_the_correction_matrices_and_reports_pick_the_language():
+def test_each_platform_is_corrected_with_its_community_matrix_and_the_methods_page_lists_them():
     from reports.methods import confusion_lines
-    from reports.shares import ShareEstimator, confusion_from_metrics
 
+    reddit, web = [[9, 0, 1]] * 3, [[7, 0, 3]] * 3
     metrics = {"stance_confusion": [[8, 1, 1], [1, 8, 1], [1, 1, 8]],
-               "stance_confusion_by_lang": {"de": [[5, 0, 5], [0, 5, 5], [0, 0, 10]], "en": [[1, 2]]}}
+               "stance_confusion_by_community": {"reddit": reddit, "web": web, "forum": [[1, 2]]}}
+    confusions = Confusions.from_metrics(metrics)
+    assert confusions.by_community == {"reddit": reddit, "web": web}  # the malformed one is left out
+    assert confusions.for_posts("reddit") == ("reddit", reddit)
+    assert confusions.for_posts("rss") == confusions.for_posts("hackernews") == ("web", web)
+    assert confusions.for_posts("mastodon") == ("all real posts", metrics["stance_confusion"])
+    assert Confusions.from_metrics({"stance_confusion_by_community": {"web": web}}).for_posts("x") is None
+
     lines = confusion_lines(metrics)
-    assert lines[0].startswith("all languages") and "8 (80%)" in lines[1]
-    assert any(line.startswith("language de") for line in lines)
-    assert not any(line.startswith("language en") for line in lines)  # malformed: left out
-    assert confusion_from_metrics(metrics, "de") == [[5, 0, 5], [0, 5, 5], [0, 0, 10]]
-    assert confusion_from_metrics(metrics, "en") == metrics["stance_confusion"]
-    estimator = ShareEstimator(None, metrics["stance_confusion"], by_lang={"de": [[1, 0, 0]] * 3})
-    assert estimator.for_lang("de").confusion == [[1, 0, 0]] * 3 and estimator.for_lang("fr") is estimator
+    headers = [line.split(" (rows")[0] for line in lines if not line.startswith("   ")]
+    assert headers == ["all real posts", "reddit", "web"]  # no safety matrix stored
+    lines = confusion_lines(metrics, {"web": [("rss", "de"), ("rss", "en")]})
+    headers = [line.split(" (rows")[0] for line in lines if not line.startswith("   ")]
+    assert headers == ["web; corrects rss de, rss en"]
+    assert "7 (70%)" in lines[1]
     assert confusion_lines(None) == []
+
+
+def test_the_estimator_corrects_each_matrix_group_once_and_weights_the_groups_by_their_posts():
+    metrics = {"stance_confusion": [[8, 1, 1], [1, 8, 1], [1, 1, 8]],
+               "stance_confusion_by_community": {"web": [[7, 0, 3]] * 3}}
+    calls = []
+
+    def corrector(groups, n_boot, seed):
+        calls.append(groups)
+        return combined_corrected_shares(groups, n_boot=0)
+
+    estimator = ShareEstimator.from_metrics(metrics, corrector)
+    cells = {("rss", "en"): {"pro_open": 3, "neutral": 1}, ("hackernews", "de"): {"neutral": 4},
+             ("x", "en"): {"pro_closed": 2}}
+    shares = estimator.estimate(cells)
+    assert sorted(calls[0], key=str) == sorted([({"pro_open": 3, "pro_closed": 0, "neutral": 5}, [[7, 0, 3]] * 3),
+                                                ({"pro_open": 0, "pro_closed": 2, "neutral": 0},
+                                                 metrics["stance_confusion"])], key=str)
+    assert estimator.matrices(cells) == {"web": [("hackernews", "de"), ("rss", "en")],
+                                         "all real posts": [("x", "en")]}
+    assert shares["pro_closed"].corrected and sum(s.share for s in shares.values()) == pytest.approx(1.0)
 
 
 def test_the_safety_concern_share_is_corrected_only_by_a_matrix_that_can_correct():
@@ -144,11 +179,7 @@ def test_the_safety_concern_share_is_corrected_only_by_a_matrix_that_can_correct
     assert lines[0].startswith("safety concern") and "80 (8%)" in lines[1] and "30 (50%)" in lines[2]
 
     # 9 % flagged is what this classifier's false positives alone produce: the corrected share is about 2 %.
-    corrected = ShareEstimator(None, None, safety_confusion=metrics["safety_confusion"]).safety(54, 600)
-    raw = ShareEstimator(None, None).safety(54, 600)
+    corrected = ShareEstimator(None, Confusions(None), safety_confusion=metrics["safety_confusion"]).safety(54, 600)
+    raw = ShareEstimator(None, Confusions(None)).safety(54, 600)
     assert raw[0] == pytest.approx(0.09) and raw[1] > 0.06
     assert corrected[0] < 0.04 and corrected[1] == 0.0 < corrected[2] < 0.1
-    # The language's estimator keeps the safety matrix.
-    estimator = ShareEstimator(None, None, by_lang={"de": [[1, 0, 0]] * 3},
-                               safety_confusion=metrics["safety_confusion"])
-    assert estimator.for_lang("de").safety_confusion == metrics["safety_confusion"]

@@ -115,19 +115,19 @@ def evaluate(session: Session, settings: AlertSettings, now: datetime) -> list[i
     """Record the alerts due at ``now``; returns the ids of new ones (a period already alerted adds none)."""
     from reports.aggregate import Scope, count_cube
     from reports.periods import next_bucket
-    from reports.shares import ShareEstimator, confusion_from_metrics, find_corrector
+    from reports.shares import ShareEstimator, find_corrector
 
     version = queries.active_model_version(session)
     if version is None:
         return []
-    estimator = ShareEstimator(find_corrector(), confusion_from_metrics(version.metrics))
+    estimator = ShareEstimator.from_metrics(version.metrics, find_corrector())
     created = []
     for freq in settings.freqs:
         starts = [last_complete_period(now.date(), freq)]
         for _ in range(settings.baseline_periods):
             starts.insert(0, last_complete_period(starts[0], freq))
         last_day = next_bucket(starts[-1], freq) - timedelta(days=1)
-        per_period = count_cube(session, Scope(version.id, starts[0], last_day)).rolled_up("bucket", freq)
+        per_period = count_cube(session, Scope(version.id, starts[0], last_day)).split("bucket", freq)
         for metric, values in metric_values(starts, per_period, estimator, settings.min_posts).items():
             row = check(metric, freq, starts[-1], values[:-1], values[-1], settings, estimator.corrects, now)
             if row is not None:
@@ -138,19 +138,21 @@ def evaluate(session: Session, settings: AlertSettings, now: datetime) -> list[i
     return created
 
 
-def metric_values(starts: list[date], per_period: Mapping[Any, Mapping[str, float]], estimator: Any,
+def metric_values(starts: list[date], per_period: Mapping[Any, Any], estimator: Any,
                   min_posts: int) -> dict[str, list[float]]:
-    """Per period: relevant posts, mean sentiment and stance shares (NaN where too few posts)."""
-    from reports.series import stance_counts
+    """Per period: relevant posts, mean sentiment and stance shares (NaN where too few posts). ``per_period``
+    maps each period's start to its ``reports.aggregate.Cube``."""
+    from reports.aggregate import EMPTY_CUBE
 
     values: dict[str, list[float]] = {"volume": [], "sentiment": [], **{f"stance:{s}": [] for s in STANCES}}
     for start in starts:
-        counts = per_period.get(start, {})
+        cube = per_period.get(start, EMPTY_CUBE)
+        counts = cube.total()
         relevant = counts.get("relevant", 0.0)
         scored = counts.get("sentiment_n", 0.0)
         values["volume"].append(relevant)
         values["sentiment"].append(counts.get("sentiment_sum", 0.0) / scored if scored >= min_posts else math.nan)
-        shares = estimator.estimate(stance_counts(counts)) if relevant >= min_posts else None
+        shares = estimator.estimate(cube.cells()) if relevant >= min_posts else None
         for stance in STANCES:
             values[f"stance:{stance}"].append(shares[stance].share if shares else math.nan)
     return values
