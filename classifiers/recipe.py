@@ -117,12 +117,17 @@ _HERE = Path(__file__).resolve().parent
 
 
 def git_commit(directory: Path = _HERE) -> str | None:
+    """The commit the code was trained from, with "-dirty" when tracked files outside the artefacts differ from
+    it (the metadata would otherwise name a commit that did not produce the model); None outside a checkout."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
-                                timeout=5, check=False)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
+                              timeout=5, check=False).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/",
+                                  ":(exclude,top)classifiers/artefacts"], cwd=directory, capture_output=True,
+                                 text=True, timeout=5, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.strip() or None
+    return (f"{head}-dirty" if changed else head) or None
 
 
 def metadata(trained: TrainedTopicModel, data: TrainingData, name: str, trained_by: str) -> dict:

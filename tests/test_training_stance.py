@@ -400,3 +400,26 @@ def test_anchor_scores_a_prediction_file_against_the_held_out_gold(tmp_path):
     partial.write_text("".join(perfect.open().readlines()[1:]))
     with pytest.raises(SystemExit, match=held_out[0]["id"]):
         anchor.score(partial, SHARED_DATASETS)
+
+
+def test_the_recorded_commit_says_when_the_code_differed_from_it(tmp_path):
+    import subprocess
+
+    from classifiers.recipe import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "classifiers" / "artefacts").mkdir(parents=True)
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "classifiers" / "artefacts" / "model.skops").write_text("old")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-q", "-m", "one")
+    head = git_commit(tmp_path)
+    assert head is not None and len(head) == 40
+    (tmp_path / "classifiers" / "artefacts" / "model.skops").write_text("retrained")  # the training's own output
+    assert git_commit(tmp_path / "classifiers") == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == f"{head}-dirty"
+    assert git_commit(tmp_path.parent / "no-such-directory") is None
