@@ -11,12 +11,13 @@ three classes), which avoids the bias of clipping negative shares to zero and re
 The assumption behind it (the usual one for quantification under prior shift): the classifier errs on this
 week's posts at the rates it erred on the cross-validated training set. Only the class mix may change.
 
-Where it fails, measured: the confusion is pooled over the real communities, and Reddit comments make up most
-of it. There the model calls 39 % of neutral decided-relevant comments pro_open and finds 67 % of the pro_open
-ones. So a pro_open rate of 0.28 per true share separates the classes, and small differences between
-communities in these rates move the corrected share a lot. Out of fold on the training data (model
-``stance-default-96e0f89a87``, one fold assignment), the true pro_open share among decided-relevant posts, the
-share as classified, and the corrected share:
+Where one matrix pooled over the real communities fails, measured (the reports corrected that way until they
+took a matrix per community, below): Reddit comments make up most of the pooled matrix. There the model
+calls 39 % of neutral decided-relevant comments pro_open and finds 67 % of the pro_open ones. So a pro_open
+rate of 0.28 per true share separates the classes, and small differences between communities in these rates
+move the corrected share a lot. Out of fold on the training data (model ``stance-default-96e0f89a87``, one
+fold assignment), the true pro_open share among decided-relevant posts, the share as classified, and the
+corrected share:
 - Reddit: 0.32, 0.51, 0.43;
 - English web passages: 0.27, 0.33, 0.00;
 - German web passages: 0.06, 0.11, 0.00.
