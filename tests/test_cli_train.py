@@ -50,3 +50,14 @@ def test_train_rejects_a_file_without_enough_classes(workdir, capsys):
     (workdir / "one.csv").write_text("text,label\n" + "".join(f"post {i},A\n" for i in range(10)))
     code, _, err = stance(capsys, "train", "one.csv", "--label-col", "label", "--out", "m")
     assert code == 1 and "needs at least two classes" in err
+
+
+def test_topic_metrics_show_the_confusion_of_each_community_that_corrects_reports(capsys):
+    from classifiers import DEFAULT_STANCE_ARTEFACT, artefacts
+    from monitor.cli.models import _print_topic_metrics
+
+    _, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
+    _print_topic_metrics(metadata["metrics"])
+    out = capsys.readouterr().out
+    for community, matrix in metadata["metrics"]["stance_confusion_by_community"].items():
+        assert f"the same on {community} posts" in out and str(matrix) in out

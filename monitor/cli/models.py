@@ -94,6 +94,9 @@ def _print_topic_metrics(metrics: dict) -> None:
                       markup=False)
     out.print(f"stance confusion among relevant real posts (rows true, columns decided; pro_open, pro_closed, "
               f"neutral): {metrics.get('stance_confusion')}", markup=False)
+    for community, matrix in sorted((metrics.get("stance_confusion_by_community") or {}).items()):
+        out.print(f"  the same on {community} posts (corrects that community's platforms in reports): {matrix}",
+                  markup=False)
 
 
 @models_app.command("list")
