@@ -35,3 +35,9 @@ def check_example(example: dict, where: str) -> None:
         raise ValueError(f"{where}: aspects: expected a subset of {', '.join(ASPECTS)}, got {aspects!r}")
     if not isinstance(example.get("safety_concern", False), bool):
         raise ValueError(f"{where}: safety_concern: expected true or false")
+
+
+def own_community(platform: str) -> str:
+    """The community of the posts a user labelled (``stance label``) on one platform: the posts most like the
+    ones that platform's reports count, so its confusion, where measured, corrects them first."""
+    return f"your {platform} posts"

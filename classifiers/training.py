@@ -32,7 +32,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from classifiers.decisions import MIN_OFFSET_GAIN, DecisionRule
-from classifiers.labels import ASPECTS, STANCES, check_example
+from classifiers.labels import ASPECTS, STANCES, check_example, own_community
 
 DATA_DIR = Path(__file__).parent / "data"
 POOL_COMMENTS = Path("reddit-localllama") / "pool" / "comments.jsonl"
@@ -259,11 +259,12 @@ def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], la
     population: decided-relevant posts, with the true stance of an off-topic one counted as neutral (what the
     report's neutral share then also holds). ``all`` is over real posts, ``all_sources`` with the seed posts
     too, and ``by_lang`` over real posts per language where every true stance has ``min_row`` real examples.
-    ``by_community`` holds the matrix of each labelled community (``COMMUNITIES``) where every true stance
-    has ``min_row`` examples: the model errs at different rates on Reddit comments and on web passages, and a
-    matrix pooled over both corrects neither (``classifiers.prevalence``). It is not split by language: the
-    German web passages alone lack pro-open and pro-closed examples, and a report corrected per community and
-    language would split a month's posts into groups of a handful.
+    ``by_community`` holds the matrix of each labelled community (``COMMUNITIES``, and the user's own
+    labelled posts per platform, ``own_community``) where every true stance has ``min_row`` examples: the
+    model errs at different rates on Reddit comments and on web passages, and a matrix pooled over both
+    corrects neither (``classifiers.prevalence``). It is not split by language: the German web passages alone
+    lack pro-open and pro-closed examples, and a report corrected per community and language would split a
+    month's posts into groups of a handful.
     """
     relevant = np.asarray(labels["relevant"], dtype=bool)
     real = np.array([x["source"] in REAL_SOURCES for x in examples])
@@ -289,6 +290,10 @@ def stance_confusion(examples: Sequence[dict], labels: dict[str, np.ndarray], la
     for training_source, community in COMMUNITIES.items():
         if (rows := measured(relevant & (source == training_source))) is not None:
             result["by_community"][community] = rows
+    platform = np.array([x.get("platform") if x["source"] == "stored" else None for x in examples])
+    for name in sorted({p for p in platform if p}):
+        if (rows := measured(relevant & (platform == name))) is not None:
+            result["by_community"][own_community(name)] = rows
     return result
 
 

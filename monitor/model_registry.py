@@ -34,11 +34,11 @@ class TrainResult:
 def stored_labels(session: Session) -> list[dict]:
     """The newest complete human label of every labelled post, as training examples."""
     rows = session.execute(
-        select(HumanLabel, Post.text, Post.lang).join(Post, Post.id == HumanLabel.post_id)
+        select(HumanLabel, Post.text, Post.lang, Post.source).join(Post, Post.id == HumanLabel.post_id)
         .order_by(HumanLabel.labelled_at)
     ).all()
     latest: dict[int, dict] = {}
-    for label, text, lang in rows:
+    for label, text, lang, platform in rows:
         if label.relevant is None or label.stance is None:
             continue
         latest[label.post_id] = {
@@ -46,6 +46,9 @@ def stored_labels(session: Session) -> list[dict]:
             "group": f"post-{label.post_id}",
             "text": text,
             "lang": lang,
+            # The platform the post came from: the confusion measured on a platform's labelled posts corrects
+            # that platform's shares in reports.
+            "platform": platform,
             "relevant": label.relevant,
             "stance": label.stance if label.relevant else "neutral",
             "sentiment": label.sentiment,

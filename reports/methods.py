@@ -138,9 +138,10 @@ def corrections_page(content: ReportContent) -> Figure:
             "off-topic post let through counts as a true neutral). The model errs at different rates on different "
             "communities, so each platform's posts are corrected with the matrix of the labelled community they "
             "resemble: Reddit with Reddit comments; Hacker News and news feeds with web passages (news, blogs, "
-            "forums); X, Mastodon, Bluesky and imported files with all real posts. The corrected shares of the "
-            "groups are then combined, weighted by their posts. Rows with few real posts borrow 30 posts' worth "
-            "of the rates measured on all training posts.")
+            "forums); X, Mastodon, Bluesky and imported files with all real posts. A platform whose posts you "
+            "labelled (stance label, then stance train; at least 10 of every stance) is corrected with the matrix "
+            "of your labels. The corrected shares of the groups are then combined, weighted by their posts. Rows "
+            "with few real posts borrow 30 posts' worth of the rates measured on all training posts.")
     note = wrapped(note, width=170)
     figure.text(0.06, y, note, fontsize=8.5, va="top", color="#444444", linespacing=1.3)
     y -= 0.0195 * (note.count("\n") + 1) + 0.02

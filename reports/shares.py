@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from classifiers.binary_prevalence import corrected_binary_share, error_rates
+from classifiers.labels import own_community
 from classifiers.prevalence import ShareEstimate, wilson_interval
 from reports.style import CORRECTED_SHARES_NOTE, RAW_SHARES_NOTE
 from storage.models import STANCES
@@ -48,7 +49,8 @@ def find_corrector() -> Corrector | None:
 #: The labelled community (``classifiers.training.COMMUNITIES``) whose confusion corrects a platform's posts.
 #: Hacker News comments and news-feed items are corrected as web passages, which include news, blogs and Hacker
 #: News threads. X, Mastodon, Bluesky and imported files resemble neither community more than the other, so
-#: they take the matrix of all real posts in their language.
+#: they take the matrix of all real posts. A platform whose posts the user labelled takes the matrix of those
+#: labels first (``Confusions.for_posts``).
 COMMUNITY_OF_SOURCE = {"reddit": "reddit", "hackernews": "web", "rss": "web"}
 
 
@@ -118,9 +120,12 @@ class Confusions:
         return cls(confusion_from_metrics(metrics), confusions_by_community(metrics))
 
     def for_posts(self, source: str) -> tuple[str, list[list[int]]] | None:
-        """The name and matrix that correct posts from ``source``: their community's where one was measured,
-        else the one over all real posts. Not one per language: that would split a month's posts into groups
-        of a handful, and the German web passages alone are too few to measure one."""
+        """The name and matrix that correct posts from ``source``: the one measured on the user's own labelled
+        posts of that platform, else their community's, else the one over all real posts. Not one per
+        language: that would split a month's posts into groups of a handful, and the German web passages
+        alone are too few to measure one."""
+        if (own := own_community(source)) in self.by_community:
+            return own, self.by_community[own]
         community = COMMUNITY_OF_SOURCE.get(source)
         if community is not None and community in self.by_community:
             return community, self.by_community[community]

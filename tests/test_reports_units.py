@@ -135,6 +135,10 @@ def test_each_platform_is_corrected_with_its_community_matrix_and_the_methods_pa
     assert confusions.for_posts("rss") == confusions.for_posts("hackernews") == ("web", web)
     assert confusions.for_posts("mastodon") == ("all real posts", metrics["stance_confusion"])
     assert Confusions.from_metrics({"stance_confusion_by_community": {"web": web}}).for_posts("x") is None
+    # The user's own labelled posts of a platform come first for that platform.
+    mine = Confusions.from_metrics({**metrics, "stance_confusion_by_community": {"reddit": reddit,
+                                                                                "your reddit posts": web}})
+    assert mine.for_posts("reddit") == ("your reddit posts", web) and mine.for_posts("x")[0] == "all real posts"
 
     lines = confusion_lines(metrics)
     headers = [line.split(" (rows")[0] for line in lines if not line.startswith("   ")]

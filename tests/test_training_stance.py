@@ -205,6 +205,12 @@ def test_stance_confusion_counts_the_real_posts_decided_relevant():
     # Per community: the web passages have 10 of every stance; the pool has none, so it has no matrix.
     assert confusion["by_community"] == {"web": confusion["all"]}
 
+    # A user's own labelled posts form a community per platform, once every stance has 10 of them.
+    own = [{"relevant": True, "stance": s, "source": "stored", "platform": platform, "lang": "de"}
+           for s in STANCES for platform, n in (("x", 10), ("bluesky", 9)) for _ in range(n)]
+    labels = {"relevant": np.ones(len(own), bool), "stance": np.array(["neutral"] * len(own))}
+    assert stance_confusion(own, labels)["by_community"] == {"your x posts": [[0, 0, 10]] * 3}
+
 
 def test_shipped_artefact_metadata_and_loading():
     model, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
@@ -423,3 +429,28 @@ def test_the_recorded_commit_says_when_the_code_differed_from_it(tmp_path):
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == f"{head}-dirty"
     assert git_commit(tmp_path.parent / "no-such-directory") is None
+
+
+def test_stored_labels_carry_the_platform_their_post_came_from(tmp_path):
+    from datetime import UTC, datetime
+
+    from monitor.model_registry import stored_labels
+    from storage.engine import open_database
+    from storage.models import HumanLabel, Post
+
+    engine, sessions = open_database(f"sqlite:///{tmp_path}/labels.db")
+    now = datetime(2025, 8, 5, tzinfo=UTC)
+    try:
+        with sessions.begin() as session:
+            for number, source in enumerate(("bluesky", "reddit")):
+                post = Post(source=source, source_id=str(number), topic="t", text=f"post {number}", lang="en",
+                            created_at=now, collected_at=now, metrics={}, content_hash=f"{number:040x}")
+                session.add(post)
+                session.flush()
+                session.add(HumanLabel(post_id=post.id, annotator="a", labelled_at=now, relevant=True,
+                                       stance="pro_closed"))
+        with sessions() as session:
+            examples = stored_labels(session)
+    finally:
+        engine.dispose()
+    assert sorted((x["text"], x["platform"]) for x in examples) == [("post 0", "bluesky"), ("post 1", "reddit")]
