@@ -95,25 +95,28 @@ def by_community(kept: list, metrics: dict, n_sample: int = 100, n_sets: int = 4
                      f"{np.mean(decided[mask] == 'pro_open'):11.2f} {pooled_share:14.2f} {own_share:14.2f}")
     rng = np.random.default_rng(seed)
     lines += [f"Resampled: {n_sets} samples of {n_sample} posts of one community at known true shares "
-              "(open/closed/neutral); mean absolute error of the pro-open share, in points",
-              f"  {'posts':<18} {'true shares':<16} {'classified':>11} {'pooled matrix':>14} {'per community':>14}"]
+              "(open/closed/neutral); mean absolute error of the pro-open share, in points, and how often the "
+              "95% interval of the per-community correction covers the truth",
+              f"  {'posts':<18} {'true shares':<16} {'classified':>11} {'pooled matrix':>14} {'per community':>14} "
+              f"{'covered':>8}"]
     for name, mask in groups.items():
         if name == "all communities":
             continue
         pools = [np.flatnonzero(mask & (gold == s)) for s in STANCES]
         for truth in [(0.1, 0.02, 0.88), (0.3, 0.02, 0.68), (0.5, 0.02, 0.48)]:
-            errors = []
+            errors, covered = [], []
             for _ in range(n_sets):
                 counts = rng.multinomial(n_sample, truth)
                 sample = np.concatenate([rng.choice(pools[k], c) for k, c in enumerate(counts) if c and len(pools[k])])
                 true_open = np.mean(gold[sample] == "pro_open")
                 counted = {cells[sample[0]]: {s: int((decided[sample] == s).sum()) for s in STANCES}}
-                estimates = [estimator.estimate(counted)["pro_open"].share for estimator in estimators.values()]
+                pooled_share, own = (estimator.estimate(counted)["pro_open"] for estimator in estimators.values())
                 errors.append([abs(np.mean(decided[sample] == "pro_open") - true_open),
-                               *(abs(e - true_open) for e in estimates)])
+                               abs(pooled_share.share - true_open), abs(own.share - true_open)])
+                covered.append(own.low <= true_open <= own.high)
             mean = 100 * np.mean(errors, axis=0)
             lines.append(f"  {name:<18} {'/'.join(f'{p:.2f}' for p in truth):<16} {mean[0]:11.1f} {mean[1]:14.1f} "
-                         f"{mean[2]:14.1f}")
+                         f"{mean[2]:14.1f} {np.mean(covered):8.2f}")
     return lines
 
 
