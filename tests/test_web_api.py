@@ -32,6 +32,8 @@ def test_api_numbers_are_the_reports_numbers(db_url, sessions, corpus):
     with client(db_url) as http:
         shares = http.get("/api/shares?freq=week&lang=en").json()
         sentiment = http.get("/api/sentiment?freq=week&lang=en").json()
+        page = http.get("/overview?freq=week").text
+    assert "with the matrix of its community:" in page and "reddit (reddit de, reddit en)" in page
     filters = parse_filters({"freq": "week", "lang": "en"})
     with sessions() as session:
         content = collect(session, report_request(session, settings_for(db_url), filters))
@@ -44,6 +46,8 @@ def test_api_numbers_are_the_reports_numbers(db_url, sessions, corpus):
         assert close(shares["total"]["shares"][stance]["value"], content.total.stances[stance].share)
     assert all(close(g, e) for g, e in zip(sentiment["sentiment"]["mean"]["value"], series.sentiment.value))
     assert shares["shares"]["corrected_for_error"] is True
+    # Reddit's posts are corrected with Reddit's matrix, Mastodon's with the one over all real posts.
+    assert shares["shares"]["matrices"] == {"all real posts": ["mastodon en"], "reddit": ["reddit en"]}
     # The raw shares beside them are the counted shares: pro_open posts / relevant posts.
     english = next(g for g in shares["languages"] if g["key"] == "en")
     assert shares["total"]["relevant"] == english["relevant"]

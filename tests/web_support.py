@@ -16,6 +16,8 @@ MONDAY = date(2025, 7, 7)
 LOCAL = "http://127.0.0.1:8050"
 #: A confusion matrix (rows true, columns predicted) that makes the corrected shares differ from the counted.
 CONFUSION = [[80, 10, 10], [10, 70, 20], [15, 15, 70]]
+#: A classifier that errs more on Reddit comments, which the reports correct with this matrix.
+REDDIT_CONFUSION = [[70, 10, 20], [10, 60, 30], [35, 10, 55]]
 HOSTILE = ('<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
            "\"'><b>bold?</b> & </textarea>{{7*7}}")
 
@@ -36,7 +38,8 @@ def fill_corpus(sessions) -> dict[str, int]:
     """
     stances = ("pro_open", "pro_open", "pro_closed", "neutral", "pro_open", "neutral")
     with sessions.begin() as session:
-        version = add_version(session, metrics={"stance_confusion": CONFUSION})
+        version = add_version(session, metrics={"stance_confusion": CONFUSION,
+                                                "stance_confusion_by_community": {"reddit": REDDIT_CONFUSION}})
         for week in range(3):
             for i in range(18):
                 day = MONDAY + timedelta(days=7 * week + i % 7)

@@ -71,6 +71,8 @@ class Shares:
     note: str
     corrected: dict[str, Band]
     raw: dict[str, Band]
+    #: Which confusion matrix corrected which platforms' posts in which language ("web": ["rss de"]).
+    matrices: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,9 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
         volume=Volume(_ints(series.posts) if series else [], _ints(series.relevant) if series else []),
         shares=Shares(bool(series and series.shares_corrected), content.share_note,
                       {s: _band(series.stances[s]) if series else _band(None) for s in STANCES},
-                      {s: _band(series.stances_raw[s]) if series else _band(None) for s in STANCES}),
+                      {s: _band(series.stances_raw[s]) if series else _band(None) for s in STANCES},
+                      {name: [f"{source} {lang}" for source, lang in cells]
+                       for name, cells in content.correction_matrices.items()} if content.shares_corrected else {}),
         sentiment=Sentiment(_band(series.sentiment if series else None),
                             _numbers(series.sentiment_smooth) if series else []),
         aspects=Aspects(_band(series.safety_concern if series else None),
