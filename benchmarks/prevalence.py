@@ -74,15 +74,15 @@ def by_community(kept: list, metrics: dict, n_sample: int = 100, n_sets: int = 4
     cells = [(PLATFORM_OF[COMMUNITIES[x["source"]]], x["lang"]) for x, _ in kept]
     gold = np.array([gold_stance(x) for x, _ in kept])
     decided = np.array([y.stance for _, y in kept])
-    groups = {f"{COMMUNITIES[source]} {lang}": np.array([c == (PLATFORM_OF[COMMUNITIES[source]], lang)
-                                                          for c in cells])
+    groups = {f"{COMMUNITIES[source]} {lang}": np.array([(x["source"], x["lang"]) == (source, lang) for x, _ in kept])
               for source, lang in sorted({(x["source"], x["lang"]) for x, _ in kept})}
     groups["all communities"] = np.ones(len(kept), dtype=bool)
 
     def shares(mask) -> list[float]:
-        counted = {}
-        for cell, stance in zip(np.array(cells, dtype=object)[mask], decided[mask]):
-            counted.setdefault(tuple(cell), dict.fromkeys(STANCES, 0))[stance] += 1
+        counted: dict[tuple[str, str], dict[str, int]] = {}
+        for cell, stance, kept_here in zip(cells, decided, mask):
+            if kept_here:
+                counted.setdefault(cell, dict.fromkeys(STANCES, 0))[stance] += 1
         return [estimator.estimate(counted)["pro_open"].share for estimator in estimators.values()]
 
     lines = ["Pro-open share of the held-out real posts decided relevant, per community, as the split is: the "

@@ -128,7 +128,7 @@ def corrections_page(content: ReportContent) -> Figure:
     """The confusion matrices that corrected this report's shares, each with the posts it corrected."""
     figure = text_page(content, "Correction matrices of the model used")
     metrics = content.model_version.metrics if content.model_version else None
-    lines = confusion_lines(metrics, content.correction_matrices if content.shares_corrected else {})
+    lines = confusion_lines(metrics, content.correction_matrices)
     y = 0.85
     if not content.shares_corrected:
         figure.text(0.06, y, "No stance confusion stored: stance shares are raw counts.", fontsize=9, va="top",

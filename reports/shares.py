@@ -152,12 +152,16 @@ class ShareEstimator:
 
     def matrices(self, cells: Cells) -> dict[str, list[tuple[str, str]]]:
         """Which matrix corrects which (source, language) cells, by the matrix's name; empty when raw."""
-        used: dict[str, list[tuple[str, str]]] = {}
+        return {name: keys for name, (_, keys) in self._by_matrix(cells).items()}
+
+    def _by_matrix(self, cells: Cells) -> dict[str, tuple[list[list[int]], list[tuple[str, str]]]]:
+        """The cells each matrix corrects, with the matrix, by its name; empty when raw."""
+        grouped: dict[str, tuple[list[list[int]], list[tuple[str, str]]]] = {}
         for source, lang in sorted(cells):
             chosen = self.confusions.for_posts(source) if self.corrects else None
             if chosen is not None:
-                used.setdefault(chosen[0], []).append((source, lang))
-        return used
+                grouped.setdefault(chosen[0], (chosen[1], []))[1].append((source, lang))
+        return grouped
 
     def estimate(self, cells: Cells) -> dict[str, Share]:
         """Stance shares of the decided-relevant posts counted in ``cells`` ((source, language) -> counts per
@@ -165,15 +169,9 @@ class ShareEstimator:
         counts = {s: sum(int(cell.get(s, 0)) for cell in cells.values()) for s in STANCES}
         if self.corrector is None or not self.corrects or sum(counts.values()) == 0:
             return raw_shares(counts)
-        groups: dict[str, tuple[dict[str, int], list[list[int]]]] = {}
-        for (source, _lang), cell in cells.items():
-            chosen = self.confusions.for_posts(source)
-            assert chosen is not None, "a correcting estimator has the pooled matrix"
-            name, rows = chosen
-            summed, _ = groups.setdefault(name, (dict.fromkeys(STANCES, 0), rows))
-            for stance in STANCES:
-                summed[stance] += int(cell.get(stance, 0))
-        estimates = self.corrector(list(groups.values()), n_boot=self.n_boot, seed=0)
+        groups = [({s: sum(int(cells[key].get(s, 0)) for key in keys) for s in STANCES}, matrix)
+                  for matrix, keys in self._by_matrix(cells).values()]
+        estimates = self.corrector(groups, n_boot=self.n_boot, seed=0)
         return {
             s: Share(float(e.share), float(e.low), float(e.high), bool(e.corrected))
             for s, e in ((s, estimates[s]) for s in STANCES)

@@ -220,7 +220,7 @@ def shape(content: ReportContent, filters: Filters) -> Overview:
                       {s: _band(series.stances[s]) if series else _band(None) for s in STANCES},
                       {s: _band(series.stances_raw[s]) if series else _band(None) for s in STANCES},
                       {name: [f"{source} {lang}" for source, lang in cells]
-                       for name, cells in content.correction_matrices.items()} if content.shares_corrected else {}),
+                       for name, cells in content.correction_matrices.items()}),
         sentiment=Sentiment(_band(series.sentiment if series else None),
                             _numbers(series.sentiment_smooth) if series else []),
         aspects=Aspects(_band(series.safety_concern if series else None),
