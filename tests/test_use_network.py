@@ -29,17 +29,17 @@ def test_a_text_gets_the_same_embedding_alone_and_in_a_batch():
     np.testing.assert_allclose(together[-len(TEXTS):], alone, atol=1e-5)
 
 
-def test_pooled_features_are_cached_per_text_and_forgotten_on_request():
+def test_recent_embeddings_are_reused_and_forgotten_on_request():
     encoder.forget_recent()
-    first = encoder.pooled(TEXTS[:2])
-    assert first.features.shape == (2, POOLED_DIM) and first.tokens.tolist()[0] > 2
-    assert set(TEXTS[:2]) <= set(encoder._recent_pooled)
-    again = encoder.pooled(TEXTS[1::-1])
-    np.testing.assert_array_equal(again.features, first.features[::-1])
+    first = encoder.encode(TEXTS[:2])
+    assert set(TEXTS[:2]) <= set(encoder._recent)
+    np.testing.assert_array_equal(encoder.encode(TEXTS[1::-1]), first[::-1])
     encoder.forget_recent()
-    assert not encoder._recent_pooled and not encoder._recent
-    stacked = Pooled.stack([first.take([1]), first.take([0])])
-    np.testing.assert_array_equal(stacked.tokens, first.tokens[::-1])
+    assert not encoder._recent
+    pooled = encoder.default_encoder().pooled(TEXTS[:2])
+    assert pooled.features.shape == (2, POOLED_DIM) and pooled.tokens.tolist()[0] > 2
+    stacked = Pooled.stack([pooled.take([1]), pooled.take([0])])
+    np.testing.assert_array_equal(stacked.tokens, pooled.tokens[::-1])
 
 
 def test_output_layers_name_the_weights_they_miss():

@@ -22,7 +22,7 @@ TRUSTED_TYPES = frozenset(
     {
         "classifiers.sentiment.model.LearnedSentimentScorer",
         "classifiers.sentiment.features.PostFeatures",
-        "classifiers.sentiment.projection.SentimentProjection",
+        "classifiers.sentiment.network.TunedSentimentNetwork",
         "sklearn.linear_model._logistic.LogisticRegression",
         "numpy.dtype",
         "numpy.ndarray",

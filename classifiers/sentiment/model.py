@@ -41,16 +41,16 @@ class LearnedSentimentScorer(SentimentScorer):
         make up most of the public corpora, while both still share the first copy.
     :param random_state: seed of the solver, for reproducible artefacts.
 
-    ``fit(..., projection=...)`` takes a fitted :class:`~classifiers.sentiment.projection.SentimentProjection`:
+    ``fit(..., network=...)`` takes a fitted :class:`~classifiers.sentiment.network.TunedSentimentNetwork`:
     the scorer then reads the embedding tuned for sentiment instead of USE's own (``embedding_name`` says
-    which), and keeps the projection. Embeddings passed in must be the ones it reads; ``SentimentRouter``
+    which), and keeps the network's weights. Embeddings passed in must be the ones it reads; ``SentimentRouter``
     passes the stored USE embeddings only to scorers that read them.
     """
 
     #: Artefacts saved before these parameters existed load without them (skops restores ``__dict__``).
     long_text_chars: int | None = None
     offsets_max_chars: int | None = None
-    projection_ = None
+    network_ = None
 
     def __init__(
         self,
@@ -88,14 +88,14 @@ class LearnedSentimentScorer(SentimentScorer):
 
     def fit(
         self, X: Sequence[str], y: Sequence[str], sample_weight: Sequence[float] | np.ndarray | None = None,
-        embeddings=None, projection=None,
+        embeddings=None, network=None,
     ) -> LearnedSentimentScorer:
         """Fit features and classifier; ``y`` must use the labels negative/neutral/positive only."""
         unknown = set(y) - set(LABELS)
         if unknown:
             raise ValueError(f"unknown labels {sorted(unknown)}; expected {LABELS}")
         texts, labels = list(X), list(y)
-        self.projection_ = projection
+        self.network_ = network
         self.features_ = PostFeatures(
             lang=self.lang,
             char_ngrams=self.char_ngrams,
@@ -112,16 +112,16 @@ class LearnedSentimentScorer(SentimentScorer):
 
     @property
     def embedding_name(self) -> str | None:
-        """The embedding this scorer reads: ``encoder.NAME``, a tuned projection's name, or None."""
+        """The embedding this scorer reads: ``encoder.NAME``, a tuned network's name, or None."""
         if not self.embedding_weight:
             return None
-        return encoder.NAME if self.projection_ is None else self.projection_.name
+        return encoder.NAME if self.network_ is None else self.network_.name
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The embeddings this scorer reads, as stored (float16 values)."""
-        if self.projection_ is None:
+        if self.network_ is None:
             return encoder.encode(texts)
-        return self.projection_.embed(texts)
+        return self.network_.embed(texts)
 
     def _with_embeddings(self, features: sp.csr_matrix, texts: list[str], embeddings) -> sp.csr_matrix:
         if not self.embedding_weight:

@@ -35,7 +35,7 @@ class SentimentRouter:
     def score(self, texts: Sequence[str], langs: Sequence[str], embeddings=None) -> list[SentimentResult | None]:
         """One result per text, in order; texts of the same language are scored in one batch. ``embeddings``
         (USE's own, one row per text) are passed on to scorers that read them, so nothing is encoded twice; a
-        scorer reading a tuned embedding computes it from the same token pass (``encoder.pooled``)."""
+        scorer reading an embedding tuned for tone (``classifiers.sentiment.network``) computes its own."""
         if len(texts) != len(langs):
             raise ValueError(f"{len(texts)} texts but {len(langs)} languages")
         results: list[SentimentResult | None] = [None] * len(texts)
