@@ -130,11 +130,7 @@ class PooledNetwork:
         projected += w["proj_b"]
         _layernorm(projected, w["ln_g_all"], w["ln_b_all"], self.eps)
         features = [embedded]
-        # The widest window once; each branch reads its columns. Row n of the scratch is zero and stands for
-        # every window slot outside the token's own text.
-        window = np.arange(n)[:, None] + np.arange(-MAX_LEFT, MAX_RIGHT + 1)
-        window = np.where((window < 0) | (window >= n), n, window)
-        window[sentence[np.minimum(window, n - 1)] != sentence[:, None]] = n
+        window = token_windows(sentence)
         scratch = np.zeros((n + 1, CNN_DIM), dtype=np.float32)
         for branch, (order, left) in enumerate(ORDERS):
             columns = window[:, MAX_LEFT - left:MAX_LEFT - left + order]
@@ -153,6 +149,17 @@ class PooledNetwork:
         normed = _layernorm(np.concatenate(features, axis=1), w["ln_g"], w["ln_b"], self.eps)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         return Pooled(np.add.reduceat(normed, starts, axis=0), lengths.astype(np.float32))
+
+
+def token_windows(sentence: np.ndarray) -> np.ndarray:
+    """For tokens laid end to end (``sentence[i]``: the text token i belongs to), each token's widest CNN window
+    as token indices, ``(n, MAX_LEFT + 1 + MAX_RIGHT)``; each branch reads its columns. Index n stands for every
+    slot outside the token's own text: it points at a zero row appended to the features."""
+    n = len(sentence)
+    window = np.arange(n)[:, None] + np.arange(-MAX_LEFT, MAX_RIGHT + 1)
+    window = np.where((window < 0) | (window >= n), n, window)
+    window[sentence[np.minimum(window, n - 1)] != sentence[:, None]] = n
+    return window
 
 
 def stock_token_weights(backend) -> dict[str, np.ndarray]:

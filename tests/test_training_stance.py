@@ -217,7 +217,7 @@ def test_shipped_artefacts_were_trained_on_the_data_in_the_repository():
     if not (SHARED_DATASETS / "web-debate").exists():
         pytest.skip(f"shared datasets not found under {SHARED_DATASETS} (only in the shared workspace)")
     from classifiers.sentiment.artefacts import default_artefact_dir, read_metadata
-    from classifiers.sentiment.train import final_data_hash
+    from classifiers.sentiment.training_data import final_data_hash
     from classifiers.training import data_hash
 
     _, metadata = artefacts.load(DEFAULT_STANCE_ARTEFACT)
@@ -265,7 +265,7 @@ def test_cached_vectors_are_the_stored_values_whatever_their_origin(tmp_path):
 def test_sentiment_training_leaves_out_the_seed_posts_written_for_the_topic_heads_only():
     if not (SHARED_DATASETS / "web-debate").exists():
         pytest.skip(f"shared datasets not found under {SHARED_DATASETS} (only in the shared workspace)")
-    from classifiers.sentiment.train import TOPIC_ONLY_TAGS, topic_posts
+    from classifiers.sentiment.training_data import TOPIC_ONLY_TAGS, topic_posts
 
     topic_only = {x["text"] for x in load_seed_set() if TOPIC_ONLY_TAGS.intersection(x.get("tags", ()))}
     assert {"short", "direct"} <= TOPIC_ONLY_TAGS and len(topic_only) >= 1198

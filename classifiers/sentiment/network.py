@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from classifiers import encoder
 from classifiers.sentiment.base import LABELS
 from classifiers.use_network import OUTPUT_WEIGHTS, TOKEN_WEIGHTS, OutputLayers, PooledNetwork
 
@@ -65,8 +66,6 @@ class TunedSentimentNetwork(TransformerMixin, BaseEstimator):
     def fit(self, X: Sequence[str], y: Sequence[str], sample_weight=None, groups=None) -> TunedSentimentNetwork:
         """``groups`` (one per text, e.g. a language and its kind of texts) get a head each; classes are
         balanced within a group, ``sample_weight`` scales texts within that balance."""
-        from classifiers import encoder
-
         try:
             from classifiers.sentiment import network_torch
         except ImportError as exc:
@@ -96,8 +95,6 @@ class TunedSentimentNetwork(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Sequence[str]) -> np.ndarray:
         """The tuned embeddings of ``X``, L2-normalised, float32."""
-        from classifiers import encoder
-
         check_is_fitted(self, "weights_")
         if self.name not in _loaded:
             stored = {name: value.astype(np.float32) for name, value in self.weights_.items()}
@@ -111,8 +108,6 @@ class TunedSentimentNetwork(TransformerMixin, BaseEstimator):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The tuned embeddings of ``texts`` as stored (float16 values), as the scorer reads them."""
-        from classifiers import encoder
-
         return encoder.as_stored(self.transform(texts))
 
 

@@ -7,10 +7,12 @@ it returns run unchanged at prediction time.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
-from classifiers.use_network import CNN_DIM, MAX_LEFT, MAX_RIGHT, ORDERS, PooledNetwork
+from classifiers.use_network import CNN_DIM, MAX_LEFT, ORDERS, PooledNetwork, token_windows
 
 
 class TorchNetwork(torch.nn.Module):
@@ -52,9 +54,7 @@ class TorchNetwork(torch.nn.Module):
         chunk = flat % len(self.scale)
         embedded = self.codes[flat].float() * self.scale[chunk, None] + self.offset[chunk, None]
         projected = self._layernorm(embedded @ w["proj_W"] + w["proj_b"], w["ln_g_all"], w["ln_b_all"])
-        window = np.arange(n)[:, None] + np.arange(-MAX_LEFT, MAX_RIGHT + 1)
-        window = np.where((window < 0) | (window >= n), n, window)
-        window[sentence[np.minimum(window, n - 1)] != sentence[:, None]] = n
+        window = token_windows(sentence)
         zero = torch.zeros(1, CNN_DIM)
         features = [embedded]
         for branch, (order, left) in enumerate(ORDERS):
@@ -85,6 +85,18 @@ class TorchNetwork(torch.nn.Module):
                 for name, value in part.items()}
 
 
+@contextmanager
+def _deterministic():
+    """torch's deterministic kernels while inside, the previous setting after."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+@_deterministic()
 def tune(network: PooledNetwork, token_ids: list[list[int]], labels: np.ndarray, groups: np.ndarray,
          weight: np.ndarray, *, epochs: int, batch_size: int, random_state: int, rates: dict[str, float],
          weight_decay: float, temperature: float, warmup_steps: int) -> dict[str, np.ndarray]:
@@ -92,19 +104,6 @@ def tune(network: PooledNetwork, token_ids: list[list[int]], labels: np.ndarray,
 
     Deterministic: the scatter-adds of the token windows' gradients otherwise sum in a varying order, and two
     fits with the same seed differed; with torch's deterministic kernels they agree, on one thread or two."""
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        return _tune(network, token_ids, labels, groups, weight, epochs=epochs, batch_size=batch_size,
-                     random_state=random_state, rates=rates, weight_decay=weight_decay, temperature=temperature,
-                     warmup_steps=warmup_steps)
-    finally:
-        torch.use_deterministic_algorithms(deterministic)
-
-
-def _tune(network: PooledNetwork, token_ids: list[list[int]], labels: np.ndarray, groups: np.ndarray,
-          weight: np.ndarray, *, epochs: int, batch_size: int, random_state: int, rates: dict[str, float],
-          weight_decay: float, temperature: float, warmup_steps: int) -> dict[str, np.ndarray]:
     torch.manual_seed(random_state)
     model = TorchNetwork(network, int(groups.max()) + 1)
     optimiser = torch.optim.AdamW([

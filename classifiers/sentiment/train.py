@@ -25,10 +25,8 @@ chosen on, so they are optimistic. Seeds are fixed, so two runs write the same m
 from __future__ import annotations
 
 import argparse
-import hashlib
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +42,23 @@ from classifiers.sentiment.metrics import METRICS, macro_f1_pos_neg, macro_recal
 from classifiers.sentiment.model import LearnedSentimentScorer
 from classifiers.sentiment.network import TunedSentimentNetwork
 from classifiers.sentiment.offsets import tune_offsets
-from classifiers.training import Embedder, load_training_data
+from classifiers.sentiment.training_data import (
+    GERMEVAL_WEIGHT,
+    SEED,
+    TOPIC_WEIGHT,
+    by_community,
+    concat,
+    data_hash,
+    final_parts,
+    network_parts,
+    split,
+    topic_posts,
+)
+from classifiers.training import Embedder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".benchmark-cache"
-SEED = 0
 
 #: Chosen on the held-out data described in the module docstring. Version 3 adds the sentence embedding
 #: (weight 2; German SB10k dev macro-F1(+/-) 0.578 -> 0.612 and topic posts 0.581 -> 0.752 with the topic
@@ -111,101 +120,16 @@ SEED = 0
 #: 0.568 (20 of 127 labels changed), de 0.492 -> 0.421 (4 of 79 changed; the rare positive class swings it);
 #: the challenge posts 0.674 -> 0.679.
 NETWORK: dict[str, Any] = {"epochs": 2, "token_learning_rate": 5e-5, "learning_rate": 1e-4, "weight_decay": 0.1}
-#: Weight of a labelled topic post against a corpus text in the network's tuning.
-NETWORK_TOPIC_WEIGHT = 3.0
 PARAMS: dict[str, dict[str, Any]] = {
     "de": {"version": 7, "C": 0.1, "class_weight": "balanced", "char_ngrams": None, "domain_features": True,
            "nb_alpha": 1.0, "embedding_weight": 2.0, "long_text_chars": 160},
     "en": {"version": 6, "C": 0.1, "class_weight": "balanced", "char_ngrams": (2, 5), "domain_features": True,
            "embedding_weight": 2.0, "offsets_max_chars": 160},
 }
-#: Weight of a labelled topic post against a corpus text.
-TOPIC_WEIGHT = 3.0
-#: GermEval is the only non-tweet public corpus and has the fewest texts; weighting it up keeps news and
-#: customer feedback from being scored like tweets.
-GERMEVAL_WEIGHT = 3.0
-#: Comments picked for labelling in ways that are no sample of sentiment, or that would swamp the other
-#: communities (``topic_posts`` says why).
-SKIPPED_PICKS = frozenset({"uncertainty", "random"})
-#: Seed posts written for the topic heads only (``topic_posts`` says why).
-TOPIC_ONLY_TAGS = frozenset({"short", "direct"})
-
-
-def data_hash(data: LabelledTexts) -> str:
-    """sha256 over the (label, text) pairs in order, to identify the training snapshot."""
-    digest = hashlib.sha256()
-    for text, label in zip(data.texts, data.labels, strict=True):
-        digest.update(f"{label}\t{text}\n".encode())
-    return digest.hexdigest()
-
-
-def _split(data: LabelledTexts, fraction: float = 0.5) -> tuple[LabelledTexts, LabelledTexts]:
-    order = np.random.RandomState(SEED).permutation(len(data))
-    cut = int(len(data) * fraction)
-
-    def pick(indices: np.ndarray, suffix: str) -> LabelledTexts:
-        return LabelledTexts(f"{data.name}-{suffix}", [data.texts[i] for i in indices],
-                             [data.labels[i] for i in indices])
-
-    return pick(order[:cut], "a"), pick(order[cut:], "b")
-
-
-@dataclass(frozen=True)
-class TopicTexts(LabelledTexts):
-    """Labelled topic posts with the community each comes from."""
-
-    sources: list[str] = field(default_factory=list)
-
-
-def topic_posts(root: Path, lang: str) -> tuple[TopicTexts, TopicTexts]:
-    """The project's labelled topic posts of one language with a sentiment label: (80%, 20%) by thread or page.
-
-    Only training threads and pages (``classifiers.training``); the held-out ones stay unseen. Posts picked
-    for labelling by the topic model's uncertainty (``"picked": "uncertainty"``) are left out: a sample biased
-    towards what the topic heads find hard is no sample of sentiment. With the 2,400 such Reddit comments in,
-    the English validation sets that exist either way fell (TweetEval val-b macro-recall 0.692 -> 0.679, web
-    passages macro-F1 0.635 -> 0.610, seed posts 0.700 -> 0.702), and weighting communities equally or the
-    Reddit comments at 0.6 did not win it back. The 800 short seed posts tagged ``short`` are left out too: they
-    were written to teach the topic heads arguments against their keywords, and with them in, every validation
-    set fell (English web passages 0.635 -> 0.593 macro-F1, German web passages 0.448 -> 0.428, GermEval dev
-    0.683 -> 0.663 micro-F1). The 400 posts tagged ``direct`` are left out for the same reason: written to teach
-    the topic heads that plain risk words ("Open models are dangerous.") can mean what they say. So are the
-    5,258 Reddit comments of the later random draws (``"picked": "random"``, 12% relevant), labelled to teach
-    the topic heads relevance: with them in, Reddit comments would make up most of the English topic posts, and
-    the English web validation passages fell 0.623 -> 0.588 macro-F1 (seed posts 0.704 -> 0.711, TweetEval
-    val-b macro-recall 0.690 -> 0.681)."""
-    examples = [x for x in load_training_data(root).train
-                if (x.get("lang") or "en") == lang and x.get("sentiment") and x.get("picked") not in SKIPPED_PICKS
-                and not TOPIC_ONLY_TAGS.intersection(x.get("tags", ()))]
-
-    def part(validation: bool) -> TopicTexts:
-        chosen = [x for x in examples if _in_validation(x) == validation]
-        return TopicTexts(f"topic-{lang}-{'val' if validation else 'fit'}", [x["text"] for x in chosen],
-                          [x["sentiment"] for x in chosen], [x["source"] for x in chosen])
-
-    return part(False), part(True)
-
-
-def by_community(data: LabelledTexts) -> list[LabelledTexts]:
-    """The topic posts split by community (seed, pool, web, ...), each a validation set of its own: the offsets
-    then serve every community, not the largest one (a name like ``topic-en-val`` gets ``:web`` and so on)."""
-    sources = getattr(data, "sources", None) or ["topic"] * len(data)
-    parts = []
-    for source in sorted(set(sources)):
-        keep = [i for i, s in enumerate(sources) if s == source]
-        if len(keep) >= 20:
-            parts.append(LabelledTexts(f"{data.name}:{source}", [data.texts[i] for i in keep],
-                                       [data.labels[i] for i in keep]))
-    return parts
 
 
 def _mean_macro_f1(communities: list[LabelledTexts], predicted: list[np.ndarray]) -> float:
     return float(np.mean([topic_macro_f1(c.labels, list(p)) for c, p in zip(communities, predicted, strict=True)]))
-
-
-def _in_validation(example: dict) -> bool:
-    group = str(example.get("group") or example.get("id"))
-    return int(hashlib.sha1(group.encode()).hexdigest(), 16) % 5 == 0
 
 
 def topic_macro_f1(y_true: list[str], y_pred: list[str]) -> float:
@@ -221,33 +145,25 @@ def _evaluate(scorer: LearnedSentimentScorer, data: LabelledTexts, embed: Embedd
 
 def _fit(lang: str, parts: list[tuple[LabelledTexts, float]], embed: Embedder,
          offsets: tuple[float, float, float] = (0.0, 0.0, 0.0), network=None) -> LearnedSentimentScorer:
-    data = _concat([p for p, _ in parts])
+    data = concat([p for p, _ in parts])
     weights = np.concatenate([np.full(len(p), w) for p, w in parts])
     return LearnedSentimentScorer(lang=lang, random_state=SEED, decision_offsets=offsets, **PARAMS[lang]).fit(
         data.texts, data.labels, sample_weight=weights, embeddings=embed(data.texts), network=network
     )
 
 
-def network_parts(root: Path, topic: Mapping[str, LabelledTexts]) -> list[tuple[str, LabelledTexts, float]]:
-    """What the sentiment network is tuned on, as (group, texts, weight): the public corpora's training splits
-    per language, and the labelled topic posts ``topic`` of each language as a group of its own (a forum
-    passage labels tone otherwise than a tweet corpus does)."""
-    germeval_a, _ = _split(corpora.read_germeval2017(root, "dev"))
-    tweeteval_a, _ = _split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
-    return [("de", corpora.read_sb10k(root, "train"), 1.0), ("de", corpora.read_potts(root, "train"), 1.0),
-            ("de", germeval_a, GERMEVAL_WEIGHT), ("de-topic", topic["de"], NETWORK_TOPIC_WEIGHT),
-            ("en", corpora.read_semeval2016_sentiment(root), 1.0), ("en", tweeteval_a, 1.0),
-            ("en-topic", topic["en"], NETWORK_TOPIC_WEIGHT)]
-
-
-def tune_network(root: Path, validation: bool) -> TunedSentimentNetwork:
-    """The network of ``NETWORK``: with ``validation``, tuned without the validation topic posts, so that the
-    scorers' validation and their offsets are measured on posts it never saw; else on every training topic post."""
+def tuning_parts(root: Path, validation: bool) -> list[tuple[str, LabelledTexts, float]]:
+    """What the network is tuned on: with ``validation``, without the validation topic posts, so that the
+    scorers' validation and their offsets are measured on posts it never saw; else with every training topic post."""
     topic = {}
     for lang in ("de", "en"):
         fit, val = topic_posts(root, lang)
         topic[lang] = fit if validation else fit + val
-    parts = network_parts(root, topic)
+    return network_parts(root, topic)
+
+
+def tune_network(parts: list[tuple[str, LabelledTexts, float]]) -> TunedSentimentNetwork:
+    """The network of ``NETWORK``, tuned on ``parts`` (group, texts, weight)."""
     return TunedSentimentNetwork(random_state=SEED, **NETWORK).fit(
         [text for _, part, _ in parts for text in part.texts],
         [label for _, part, _ in parts for label in part.labels],
@@ -262,20 +178,22 @@ class Networks:
     def __init__(self, root: Path, cache_dir: Path | None):
         self.root, self.cache_dir = root, cache_dir
         self._tuned: dict[bool, tuple[TunedSentimentNetwork, Embedder]] = {}
+        self._tuned_on: dict[bool, dict[str, float]] = {}
 
     def get(self, validation: bool) -> tuple[TunedSentimentNetwork, Embedder]:
         if validation not in self._tuned:
-            network = tune_network(self.root, validation)
+            parts = tuning_parts(self.root, validation)
+            network = tune_network(parts)
             path = None if self.cache_dir is None else self.cache_dir / f"embeddings-{network.name}.npz"
             # No bundled vectors: those are USE's own embeddings of the seed posts.
             self._tuned[validation] = network, CachedEmbedder(network.embed, path, bundled=None)
+            self._tuned_on[validation] = {f"{group}:{part.name}": weight for group, part, weight in parts}
         return self._tuned[validation]
 
     def metadata(self) -> dict[str, Any]:
         final, _ = self.get(validation=False)
-        topic = {lang: topic_posts(self.root, lang)[0] for lang in ("de", "en")}
         return {"name": final.name, "params": NETWORK, "validation_network": self.get(validation=True)[0].name,
-                "tuned_on": {f"{group}:{part.name}": weight for group, part, weight in network_parts(self.root, topic)}}
+                "tuned_on": self._tuned_on[False]}
 
 
 def _validate(lang: str, fit_parts, held_out: list[LabelledTexts], objective, networks: Networks):
@@ -294,7 +212,7 @@ def _validate(lang: str, fit_parts, held_out: list[LabelledTexts], objective, ne
 def train_german(root: Path, networks: Networks) -> tuple[LearnedSentimentScorer, dict[str, Any]]:
     sb_train, sb_dev = corpora.read_sb10k(root, "train"), corpora.read_sb10k(root, "dev")
     potts_train, potts_dev = corpora.read_potts(root, "train"), corpora.read_potts(root, "dev")
-    germeval_a, germeval_b = _split(corpora.read_germeval2017(root, "dev"))
+    germeval_a, germeval_b = split(corpora.read_germeval2017(root, "dev"))
     topic_fit, topic_val = topic_posts(root, "de")
     communities = by_community(topic_val)
 
@@ -320,7 +238,7 @@ def _final(lang: str, root: Path, networks: Networks, offsets, validation) -> tu
 
 def train_english(root: Path, networks: Networks) -> tuple[LearnedSentimentScorer, dict[str, Any]]:
     semeval = corpora.read_semeval2016_sentiment(root)
-    tweeteval_a, tweeteval_b = _split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
+    tweeteval_a, tweeteval_b = split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
     topic_fit, topic_val = topic_posts(root, "en")
     communities = by_community(topic_val)
 
@@ -334,34 +252,8 @@ def train_english(root: Path, networks: Networks) -> tuple[LearnedSentimentScore
     return _final("en", root, networks, offsets, validation)
 
 
-def final_parts(lang: str, root: Path) -> list[tuple[LabelledTexts, float]]:
-    """Everything the final model of ``lang`` is fitted on, with weights, in a fixed order (the data hash
-    in the artefact's metadata is taken over exactly this)."""
-    topic_fit, topic_val = topic_posts(root, lang)
-    if lang == "de":
-        germeval_a, germeval_b = _split(corpora.read_germeval2017(root, "dev"))
-        return [(corpora.read_sb10k(root, "train"), 1.0), (corpora.read_sb10k(root, "dev"), 1.0),
-                (corpora.read_potts(root, "train"), 1.0), (corpora.read_potts(root, "dev"), 1.0),
-                (germeval_a, GERMEVAL_WEIGHT), (germeval_b, GERMEVAL_WEIGHT), (topic_fit, TOPIC_WEIGHT),
-                (topic_val, TOPIC_WEIGHT)]
-    tweeteval_a, tweeteval_b = _split(corpora.read_tweeteval_sentiment(root, "val"), 0.8)
-    return [(corpora.read_semeval2016_sentiment(root), 1.0), (tweeteval_a, 1.0), (tweeteval_b, 1.0),
-            (topic_fit, TOPIC_WEIGHT), (topic_val, TOPIC_WEIGHT)]
-
-
-def final_data_hash(lang: str, root: Path) -> str:
-    return data_hash(_concat([part for part, _ in final_parts(lang, root)]))
-
-
-def _concat(parts: list[LabelledTexts]) -> LabelledTexts:
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
-
-
 def _training_metadata(parts: list[tuple[LabelledTexts, float]], validation: dict[str, Any]) -> dict[str, Any]:
-    data = _concat([p for p, _ in parts])
+    data = concat([p for p, _ in parts])
     return {
         "training_data": {"name": data.name, "n": len(data), "sha256": data_hash(data),
                           "weights": {p.name: w for p, w in parts}},
