@@ -17,7 +17,7 @@ from monitor.collectors import ItemError
 from monitor.collectors.file import read_items
 from monitor.collectors.x_payload import tweet_to_record
 from monitor.errors import MonitorError
-from monitor.ingest.columns import SIMPLE, X_URL, ColumnMap
+from monitor.ingest.columns import SIMPLE, X_URL, ColumnMap, text_column_hint
 from monitor.ingest.records import InvalidRecord
 from monitor.tables import format_of, read_rows, write_rows
 
@@ -53,7 +53,8 @@ def predict_file(
     for position, row in input_rows(source, mapping):
         text = mapping.text(row) if not row.get("__x") else row["text"]
         if not isinstance(text, str) or not text.strip():
-            raise MonitorError(f"{position}: column {mapping.column('text')!r} is missing or empty")
+            raise MonitorError(f"{position}: column {mapping.column('text')!r} is missing or empty"
+                               + _text_hint(row, mapping))
         rows.append({k: v for k, v in row.items() if k != "__x"})
         texts.append(text)
         hints.append(row.get("lang") if row.get("__x") else mapping.lang(row))
@@ -63,6 +64,13 @@ def predict_file(
                   else load_post_classifier(languages=languages))
     labelled = _topic_rows(classifier, LanguageDetector(languages), rows, texts, hints, on_batch)
     return write_rows(out, labelled, types=PREDICTED_TYPES)
+
+
+def _text_hint(row: dict[str, Any], mapping: ColumnMap) -> str:
+    """Where the text probably is, when the row lacks the text column altogether (a Reddit dump's ``body``)."""
+    present = any(column in row for column in mapping.columns.get("text", ("text",)))
+    hint = None if present else text_column_hint(row)
+    return f"; this row has a {hint!r} column: pass --text-col {hint}" if hint else ""
 
 
 def input_rows(source: Path, mapping: ColumnMap = SIMPLE) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -133,3 +133,15 @@ def test_predict_adds_the_documented_columns(workdir, capsys):
     assert rows[0]["n"] == "1"
     code, _, err = stance(capsys, "predict", "in.csv", "--out", "o.csv")
     assert code == 1 and "in.csv:1: header: expected a 'text' column" in err and "--map text=COLUMN" in err
+
+
+def test_predict_names_the_column_a_jsonl_file_keeps_its_text_in(workdir, capsys):
+    # A Reddit dump keeps the comment in "body": the error says so instead of only that "text" is missing.
+    (workdir / "comments.jsonl").write_text(json.dumps({"id": "c1", "body": "Release the weights"}) + "\n")
+    code, _, err = stance(capsys, "predict", "comments.jsonl", "--out", "out.jsonl")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert ("comments.jsonl:1: column 'text' is missing or empty; "
+            "this row has a 'body' column: pass --text-col body") in err
+    (workdir / "empty.jsonl").write_text(json.dumps({"id": "c1", "text": " ", "body": "Release the weights"}) + "\n")
+    code, _, err = stance(capsys, "predict", "empty.jsonl", "--out", "out.jsonl")
+    assert code == 1 and "empty.jsonl:1: column 'text' is missing or empty" in err and "--text-col" not in err

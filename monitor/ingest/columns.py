@@ -32,6 +32,19 @@ X_URL = "https://x.com/i/status/{id}"
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
 
+#: Columns other tools keep a post's text in: named in the error when a file has no ``text`` column.
+TEXT_COLUMNS = ("body", "content", "full_text", "selftext", "message", "tweet", "post", "comment")
+
+
+def text_column_hint(row: Mapping[str, Any]) -> str | None:
+    """The first of ``TEXT_COLUMNS`` that ``row`` has with some text in it, or None."""
+    for column in TEXT_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str) and value.strip():
+            return column
+    return None
+
+
 class MapError(ValueError):
     """A ``--map`` or ``--preset`` value that cannot be used; the message says why."""
 
