@@ -22,7 +22,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
-from monitor.ingest.columns import SIMPLE, ColumnMap, suggest_preset
+from monitor.ingest.columns import SIMPLE, ColumnMap, suggest_preset, text_column_hint
 from monitor.ingest.normalise import MAX_TEXT_CHARS
 from monitor.ingest.records import InvalidRecord, PostRecord, id_field, time_field
 
@@ -242,7 +242,10 @@ def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None =
         raise InvalidRecord(f"id: too long ({len(row_id)} chars, max {MAX_ID_CHARS})")
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise InvalidRecord("text: missing or empty")
+        as_read = row if raw is None else raw
+        hint = None if "text" in as_read else text_column_hint(as_read)
+        raise InvalidRecord("text: missing or empty" + (f"; the row has a {hint!r} column: --map text={hint}"
+                                                        if hint else ""))
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRecord(f"text: too long ({len(text)} chars, max {MAX_TEXT_CHARS})")
     if row.get("created_at") in (None, ""):
