@@ -17,7 +17,7 @@ from monitor.collectors import ItemError
 from monitor.collectors.file import read_items
 from monitor.collectors.x_payload import tweet_to_record
 from monitor.errors import MonitorError
-from monitor.ingest.columns import SIMPLE, X_URL, ColumnMap, text_column_hint
+from monitor.ingest.columns import SIMPLE, X_URL, ColumnMap, column_hint
 from monitor.ingest.records import InvalidRecord
 from monitor.tables import format_of, read_rows, write_rows
 
@@ -69,7 +69,7 @@ def predict_file(
 def _text_hint(row: dict[str, Any], mapping: ColumnMap) -> str:
     """Where the text probably is, when the row lacks the text column altogether (a Reddit dump's ``body``)."""
     present = any(column in row for column in mapping.columns.get("text", ("text",)))
-    hint = None if present else text_column_hint(row)
+    hint = None if present else column_hint(row, "text")
     return f"; this row has a {hint!r} column: pass --text-col {hint}" if hint else ""
 
 

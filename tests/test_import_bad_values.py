@@ -258,14 +258,16 @@ def test_a_rejected_csv_row_is_kept_as_csv_and_imports_once_fixed(workdir, capsy
     assert "fixed.csv: 1 new, 0 already stored, 0 rejected" in out
 
 
-def test_a_row_without_a_text_column_names_the_column_its_text_is_in(workdir, db_url, monkeypatch, capsys):
+def test_a_row_without_a_text_or_date_column_names_the_column_that_holds_it(workdir, db_url, monkeypatch, capsys):
     # A Reddit dump keeps the comment in "body": the reason says which --map would read it.
     monkeypatch.setenv("STANCE_DATABASE_URL", db_url)
     lines = [good(1), json.dumps({"id": "r1", "body": "Release the weights", "created_at": "2025-05-01"}),
-             json.dumps({"id": "r2", "text": "", "body": "Release the weights", "created_at": "2025-05-01"})]
+             json.dumps({"id": "r2", "text": "", "body": "Release the weights", "created_at": "2025-05-01"}),
+             json.dumps({"id": "r3", "text": "Release the weights", "created_utc": 1754400000})]
     (workdir / "posts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, _, err = stance(capsys, "import", "posts.jsonl")
     assert code == 0, err
     assert "posts.jsonl:2: text: missing or empty; the row has a 'body' column: --map text=body" in err
     assert "posts.jsonl:3: text: missing or empty\n" in err  # it has a text column, just an empty one
+    assert "posts.jsonl:4: created_at: missing; the row has a 'created_utc' column: --map created_at=created_utc" in err
     assert stored(db_url)[0] == {"g1"}

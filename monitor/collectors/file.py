@@ -22,7 +22,7 @@ from monitor.collectors import FetchWindow, ItemError, Page
 from monitor.collectors.x_payload import tweet_to_record, users_by_id
 from monitor.config import SourceSettings, Topic
 from monitor.errors import ConfigError, ImportFailed
-from monitor.ingest.columns import SIMPLE, ColumnMap, suggest_preset, text_column_hint
+from monitor.ingest.columns import SIMPLE, ColumnMap, column_hint, suggest_preset
 from monitor.ingest.normalise import MAX_TEXT_CHARS
 from monitor.ingest.records import InvalidRecord, PostRecord, id_field, time_field
 
@@ -235,21 +235,26 @@ def _has_surrogates(value: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
+def _map_hint(row: Mapping[str, Any], name: str) -> str:
+    """Which ``--map`` would read ``name``, when the row lacks its column altogether (a Reddit dump's ``body``
+    and ``created_utc``); nothing when the column is there but empty."""
+    hint = None if name in row else column_hint(row, name)
+    return f"; the row has a {hint!r} column: --map {name}={hint}" if hint else ""
+
+
 def simple_row_to_record(row: Mapping[str, Any], raw: Mapping[str, Any] | None = None) -> PostRecord:
     """A row of the simple schema as a record; ``raw`` is the row as the file had it (default ``row``)."""
     row_id = id_field(row.get("id"))
     if len(row_id) > MAX_ID_CHARS:
         raise InvalidRecord(f"id: too long ({len(row_id)} chars, max {MAX_ID_CHARS})")
+    as_read = row if raw is None else raw
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
-        as_read = row if raw is None else raw
-        hint = None if "text" in as_read else text_column_hint(as_read)
-        raise InvalidRecord("text: missing or empty" + (f"; the row has a {hint!r} column: --map text={hint}"
-                                                        if hint else ""))
+        raise InvalidRecord("text: missing or empty" + _map_hint(as_read, "text"))
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidRecord(f"text: too long ({len(text)} chars, max {MAX_TEXT_CHARS})")
     if row.get("created_at") in (None, ""):
-        raise InvalidRecord("created_at: missing")
+        raise InvalidRecord("created_at: missing" + _map_hint(as_read, "created_at"))
     created_at = time_field(row.get("created_at"), "created_at")
     url = row.get("url") or None
     if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_CHARS):

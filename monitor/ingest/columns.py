@@ -32,15 +32,18 @@ X_URL = "https://x.com/i/status/{id}"
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
 
-#: Columns other tools keep a post's text in: named in the error when a file has no ``text`` column.
-TEXT_COLUMNS = ("body", "content", "full_text", "selftext", "message", "tweet", "post", "comment")
+#: Columns other tools keep our fields in: named in the error when a row lacks the field's own column.
+LIKELY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "text": ("body", "content", "full_text", "selftext", "message", "tweet", "post", "comment"),
+    "created_at": ("created_utc", "created", "timestamp", "timestamp_utc", "published", "date", "time"),
+}
 
 
-def text_column_hint(row: Mapping[str, Any]) -> str | None:
-    """The first of ``TEXT_COLUMNS`` that ``row`` has with some text in it, or None."""
-    for column in TEXT_COLUMNS:
+def column_hint(row: Mapping[str, Any], name: str) -> str | None:
+    """The first of ``LIKELY_COLUMNS[name]`` that ``row`` has a value in, or None."""
+    for column in LIKELY_COLUMNS.get(name, ()):
         value = row.get(column)
-        if isinstance(value, str) and value.strip():
+        if value not in (None, "") and not (isinstance(value, str) and not value.strip()):
             return column
     return None
 
