@@ -68,8 +68,7 @@ def predict_file(
 
 def _text_hint(row: dict[str, Any], mapping: ColumnMap) -> str:
     """Where the text probably is, when the row lacks the text column altogether (a Reddit dump's ``body``)."""
-    present = any(column in row for column in mapping.columns.get("text", ("text",)))
-    hint = None if present else column_hint(row, "text")
+    hint = column_hint(row, "text", mapping.columns.get("text"))
     return f"; this row has a {hint!r} column: pass --text-col {hint}" if hint else ""
 
 

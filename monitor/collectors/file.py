@@ -236,9 +236,8 @@ def _has_surrogates(value: str) -> bool:
 
 
 def _map_hint(row: Mapping[str, Any], name: str) -> str:
-    """Which ``--map`` would read ``name``, when the row lacks its column altogether (a Reddit dump's ``body``
-    and ``created_utc``); nothing when the column is there but empty."""
-    hint = None if name in row else column_hint(row, name)
+    """Which ``--map`` would read ``name`` (a Reddit dump's ``body`` and ``created_utc``), or nothing."""
+    hint = column_hint(row, name)
     return f"; the row has a {hint!r} column: --map {name}={hint}" if hint else ""
 
 

@@ -39,11 +39,14 @@ LIKELY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def column_hint(row: Mapping[str, Any], name: str) -> str | None:
-    """The first of ``LIKELY_COLUMNS[name]`` that ``row`` has a value in, or None."""
+def column_hint(row: Mapping[str, Any], name: str, columns: Sequence[str] | None = None) -> str | None:
+    """The first of ``LIKELY_COLUMNS[name]`` that ``row`` has a value in, or None. Only for a row that lacks the
+    field's own ``columns`` (default: ``name``) altogether: a column that is there but empty needs no hint."""
+    if any(column in row for column in columns or (name,)):
+        return None
     for column in LIKELY_COLUMNS.get(name, ()):
         value = row.get(column)
-        if value not in (None, "") and not (isinstance(value, str) and not value.strip()):
+        if value is not None and str(value).strip():
             return column
     return None
 
