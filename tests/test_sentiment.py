@@ -58,7 +58,7 @@ def test_scorer_names_are_distinct_and_stable():
     scorers = (TextBlobGermanScorer(), FastTextBlobGermanScorer(), VaderScorer(), TextBlobEnglishScorer())
     names = [scorer.name for scorer in scorers]
     assert names == ["textblob-de", "fast-textblob-de", "vader", "textblob-en"]
-    assert load_default_router().scorer_names == {"de": "sm-sentiment-de-7", "en": "sm-sentiment-en-6"}
+    assert load_default_router().scorer_names == {"de": "sm-sentiment-de-8", "en": "sm-sentiment-en-6"}
 
 
 def test_default_router_is_cached():
@@ -72,7 +72,7 @@ def test_router_gives_none_for_unsupported_and_undetermined_languages():
         ["de", "fr", "en", "und", "de"],
     )
     assert results[1] is None and results[3] is None
-    assert results[0].label == "positive" and results[0].scorer == "sm-sentiment-de-7"
+    assert results[0].label == "positive" and results[0].scorer == "sm-sentiment-de-8"
     assert results[2].label == "positive" and results[2].scorer == "sm-sentiment-en-6"
     assert results[4].label == "negative" and results[4].polarity < 0
     assert all(-1 <= r.polarity <= 1 for r in results if r is not None)

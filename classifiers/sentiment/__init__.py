@@ -4,7 +4,7 @@ The pipeline needs only :func:`load_default_router`::
 
     router = load_default_router()
     router.score(["Das ist super!", "This is awful"], ["de", "en"])
-    # [SentimentResult(label='positive', polarity=0.8, scorer='sm-sentiment-de-7'), ...]
+    # [SentimentResult(label='positive', polarity=0.8, scorer='sm-sentiment-de-8'), ...]
 
 Every scorer follows :class:`SentimentScorer` (scikit-learn style ``fit``/``predict``/``predict_proba``
 plus ``polarity``) and carries a stable ``name`` recorded with each stored value.
