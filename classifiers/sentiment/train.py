@@ -84,8 +84,7 @@ DEFAULT_CACHE_DIR = PROJECT_ROOT / ".benchmark-cache"
 #: characters only (``offsets_max_chars``); in validation TweetEval stays at 0.692 macro-recall, Reddit
 #: comments go 0.582 -> 0.591, web passages stay at 0.635, seed posts 0.702 -> 0.699. German kept its
 #: offsets everywhere until version 8 (below), because its validation sets disagree: GermEval dev-b (41% long)
-#: would fall
-#: 0.681 -> 0.668 micro-F1 and the German validation passages 0.502 -> 0.477. Measured again for version 7
+#: would fall 0.681 -> 0.668 micro-F1 and the German validation passages 0.502 -> 0.477. Measured again for version 7
 #: (offsets tuned for each cut): offsets up to 160 characters only, GermEval dev-b 0.695 -> 0.690 and the validation
 #: passages 0.592 -> 0.552 (objective 0.666 -> 0.656); up to 280, 0.689 and 0.578 (objective 0.662).
 #: Version 5 is version 4 refitted on embeddings rounded to float16 as stored (``classifiers.embedding_cache``),
