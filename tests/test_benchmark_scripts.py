@@ -146,3 +146,43 @@ def test_anchor_scores_a_prediction_file_against_the_held_out_gold(tmp_path):
     partial.write_text("".join(perfect.open().readlines()[1:]))
     with pytest.raises(SystemExit, match=held_out[0]["id"]):
         anchor.score(partial, SHARED_DATASETS)
+
+
+def test_sentiment_fold_rules_put_the_offsets_where_they_belong():
+    folds = _benchmark("sentiment_folds")
+    # Neutral leads by 0.3 in both rows: an offset of +0.5 on positive flips only the rows it is added to.
+    decision = np.array([[0.0, 0.3, 0.0], [0.0, 0.3, 0.0]])
+    texts = ["short", "x" * 200]
+    offsets = np.array([0.0, 0.0, 0.5])
+    assert list(folds.rule_labels(decision, texts, offsets, None)) == ["positive", "positive"]
+    assert list(folds.rule_labels(decision, texts, offsets, 160)) == ["positive", "neutral"]
+    assert list(folds.rule_labels(decision, texts, np.zeros(3), 160, long_offsets=offsets)) == ["neutral", "positive"]
+
+
+def test_nested_long_text_offsets_never_read_the_fold_they_are_applied_to():
+    folds = _benchmark("sentiment_folds")
+    labels = ["negative", "neutral", "positive"] * 20
+    # Each row's decision favours its true class, but fold 0's positive rows lean neutral: only a positive
+    # offset mends them, and only fold 0 needs one.
+    decision = np.array([[1.0 if c == label else 0.0 for c in ("negative", "neutral", "positive")] for label in labels])
+    decision[2:20:3, 1] += 1.2
+    texts = ["x" * 200] * 60
+    fold_of = np.repeat([0, 1, 2], 20)
+    assert list(folds.nested_long_offsets(decision, texts, labels, fold_of, 1, np.zeros(3), 160)) == [0, 0, 0.3]
+    assert list(folds.nested_long_offsets(decision, texts, labels, fold_of, 0, np.zeros(3), 160)) == [0, 0, 0]
+    # Short texts are the shipped offsets' business: their rows are never tuned on.
+    short = ["short"] * 20 + texts[20:]
+    assert list(folds.nested_long_offsets(decision, short, labels, fold_of, 1, np.zeros(3), 160)) == [0, 0, 0]
+
+
+def test_saved_fold_decisions_load_only_for_the_same_passages_and_folds(tmp_path):
+    folds = _benchmark("sentiment_folds")
+    passages = [{"id": f"web-{i}"} for i in range(4)]
+    fold_of = np.array([0, 1, 0, 1])
+    path = tmp_path / "decisions.npz"
+    np.savez_compressed(path, ids=[x["id"] for x in passages], fold_of=fold_of,
+                        **{"shipped|de|rows": np.array([0, 2]), "shipped|de|decision": np.ones((2, 3))})
+    loaded = folds.load(path, passages, fold_of)
+    assert list(loaded) == [("shipped", "de")] and list(loaded["shipped", "de"][0]) == [0, 2]
+    with pytest.raises(SystemExit, match="other passages or folds"):
+        folds.load(path, passages, np.array([1, 0, 1, 0]))
