@@ -14,7 +14,7 @@ on texts up to ``offsets_max_chars`` only (as shipped); and, on top of that, off
 tuned nested (on the other folds' passages, applied to this fold's). Variants refit the scorer otherwise
 (``VARIANTS``); each shares the fold's tuned network with the shipped recipe. Takes about 8 minutes a fold on
 two cores, most of it tuning the network. ``--save`` keeps the out-of-fold decision values (with passage ids,
-never texts), so that ``--load`` reports them again, under other rules, in seconds.
+never texts), so that ``--load`` reports them again, under other rules, in about a minute.
 """
 
 from __future__ import annotations
