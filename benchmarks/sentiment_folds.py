@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +37,7 @@ from classifiers.sentiment.base import LABELS  # noqa: E402
 from classifiers.sentiment.corpora import LabelledTexts  # noqa: E402
 from classifiers.sentiment.model import LearnedSentimentScorer  # noqa: E402
 from classifiers.sentiment.offsets import tune_offsets  # noqa: E402
-from classifiers.sentiment.train import PARAMS, tune_network  # noqa: E402
+from classifiers.sentiment.train import PARAMS, topic_macro_f1, tune_network  # noqa: E402
 from classifiers.sentiment.training_data import SEED, concat, final_parts, network_parts, topic_posts  # noqa: E402
 from classifiers.training import load_training_data  # noqa: E402
 
@@ -63,10 +62,6 @@ def web_passages(root: Path) -> list[dict]:
 def without(data: LabelledTexts, texts: set[str]) -> LabelledTexts:
     keep = [i for i, text in enumerate(data.texts) if text not in texts]
     return type(data)(data.name, [data.texts[i] for i in keep], [data.labels[i] for i in keep])
-
-
-def macro_f1(y_true, y_pred) -> float:
-    return float(f1_score(list(y_true), list(y_pred), labels=list(LABELS), average="macro", zero_division=0))
 
 
 def fold_decisions(root: Path, held: list[dict], variants: list[str]) -> dict[tuple[str, str], np.ndarray]:
@@ -114,7 +109,7 @@ def nested_long_offsets(decision, texts, labels, fold_of, fold, offsets, max_cha
     if not rows.any():
         return np.zeros(3)
     truth = [labels[i] for i in np.flatnonzero(rows)]
-    chosen, _ = tune_offsets([decision[rows]], lambda predicted: macro_f1(truth, predicted[0]))
+    chosen, _ = tune_offsets([decision[rows]], lambda predicted: topic_macro_f1(truth, predicted[0]))
     return np.asarray(chosen)
 
 
@@ -143,10 +138,10 @@ def report(title: str, labelled: dict[str, np.ndarray], reference: np.ndarray, l
     """Macro-F1 of each rule, and its gain in each fold over ``reference`` (the shipped recipe and rule)."""
     lines = [title]
     for name, predicted in labelled.items():
-        gains = [macro_f1([labels[i] for i in np.flatnonzero(fold_of == f)], predicted[fold_of == f])
-                 - macro_f1([labels[i] for i in np.flatnonzero(fold_of == f)], reference[fold_of == f])
+        gains = [topic_macro_f1([labels[i] for i in np.flatnonzero(fold_of == f)], predicted[fold_of == f])
+                 - topic_macro_f1([labels[i] for i in np.flatnonzero(fold_of == f)], reference[fold_of == f])
                  for f in range(folds)]
-        lines.append(f"    {name:<42} macro-F1 {macro_f1(labels, predicted):.3f}   per fold vs shipped: "
+        lines.append(f"    {name:<42} macro-F1 {topic_macro_f1(labels, predicted):.3f}   per fold vs shipped: "
                      + " ".join(f"{g:+.2f}" for g in gains))
     return lines
 
